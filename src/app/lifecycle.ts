@@ -1,0 +1,71 @@
+// The app's part in the lifecycle: startup hooks (count toward readiness), the drain signal (for
+// long-lived streams and sockets), and shutdown hooks (close pools, flush).
+//
+// The registry lives on globalThis under a registered symbol, not in this module's scope: an app
+// may import `pounce` from its own node_modules while the server runs from another copy (a global
+// install, `npx`, a linked checkout). Both copies must see the same hooks.
+
+export type DrainReason = 'reload' | 'shutdown';
+export type Hook = () => unknown;
+export type DrainListener = (reason: DrainReason) => unknown;
+
+interface Registry {
+  startup: Hook[];
+  shutdown: Hook[];
+  drain: DrainListener[];
+  drainController: AbortController;
+}
+
+const KEY = Symbol.for('pounce.lifecycle.v1');
+
+function registry(): Registry {
+  const holder = globalThis as { [KEY]?: Registry };
+  holder[KEY] ??= { startup: [], shutdown: [], drain: [], drainController: new AbortController() };
+  return holder[KEY];
+}
+
+/** Runs `hook` before the worker reports ready; a rejection fails the start (or the reload). */
+export function onStartup(hook: Hook): void {
+  registry().startup.push(hook);
+}
+
+/** Runs `hook` after the connections have drained, before the process exits (close pools, flush). */
+export function onShutdown(hook: Hook): void {
+  registry().shutdown.push(hook);
+}
+
+/** Calls `listener` once when this worker starts draining, with the reason `reload` or `shutdown`. */
+export function onDrain(listener: DrainListener): void {
+  registry().drain.push(listener);
+}
+
+/**
+ * Aborted when this worker starts draining; `signal.reason` is `'reload'` or `'shutdown'`. Hand it
+ * to long-lived work (SSE streams, WebSocket loops, long polls) so it can end itself in time.
+ */
+export function drainSignal(): AbortSignal {
+  return registry().drainController.signal;
+}
+
+export function startupHooks(): readonly Hook[] {
+  return registry().startup;
+}
+
+export function shutdownHooks(): readonly Hook[] {
+  return registry().shutdown;
+}
+
+/** Fires the drain signal and listeners once; later calls do nothing. Listener errors go to `onError`. */
+export function fireDrain(reason: DrainReason, onError: (err: unknown) => void): void {
+  const r = registry();
+  if (r.drainController.signal.aborted) return;
+  r.drainController.abort(reason);
+  for (const listener of r.drain) {
+    try {
+      const result = listener(reason);
+      if (result instanceof Promise) result.catch(onError);
+    } catch (err) {
+      onError(err);
+    }
+  }
+}

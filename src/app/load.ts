@@ -1,0 +1,147 @@
+// Loads the user's app module: `PATH[:EXPORT]`, the default export else `app`. Each way this can
+// fail has its own error code, because "file not found", "export missing" and "your code threw
+// while importing" need three different fixes.
+
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describeValue, ErrorCode, PounceError } from '../errors.ts';
+import { onDrain, onShutdown, onStartup } from './lifecycle.ts';
+import { type AppHandler, errorText, type Interface, toHandler } from './shape.ts';
+
+export interface AppSpec {
+  /** Absolute path of the module file. */
+  file: string;
+  /** The export asked for with `:name`, or undefined for default-else-`app`. */
+  exportName: string | undefined;
+  /** The spec as the user wrote it, for messages. */
+  text: string;
+}
+
+const EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'];
+
+/** Parses `./app.ts:name` and finds the file (trying the usual extensions and index files). */
+export function resolveAppSpec(text: string, cwd: string): AppSpec {
+  let modulePath = text;
+  let exportName: string | undefined;
+  const colon = text.lastIndexOf(':');
+  if (colon > 0 && /^[A-Za-z_$][\w$]*$/.test(text.slice(colon + 1))) {
+    modulePath = text.slice(0, colon);
+    exportName = text.slice(colon + 1);
+  }
+  const base = path.resolve(cwd, modulePath);
+  const candidates = [
+    base,
+    ...EXTENSIONS.map((ext) => base + ext),
+    ...EXTENSIONS.map((ext) => path.join(base, `index${ext}`)),
+  ];
+  const file = candidates.find((f) => existsSync(f) && statSync(f).isFile());
+  if (!file) {
+    throw new PounceError(
+      ErrorCode.APP_NOT_FOUND,
+      `App module ${JSON.stringify(modulePath)} not found (looked for ${base} with ${EXTENSIONS.join(', ')} and index files)`,
+    );
+  }
+  return { file, exportName, text };
+}
+
+export interface LoadedApp {
+  spec: AppSpec;
+  handler: AppHandler;
+}
+
+/**
+ * Imports the module, picks the export, registers the lifecycle hooks it exports (`onStartup`,
+ * `onDrain`, `onShutdown`), and builds the request listener (running a factory if there is one).
+ */
+export async function loadApp(spec: AppSpec, iface: Interface): Promise<LoadedApp> {
+  let mod: Record<string, unknown>;
+  try {
+    mod = await import(pathToFileURL(spec.file).href);
+  } catch (err) {
+    throw new PounceError(
+      ErrorCode.APP_IMPORT,
+      `App module ${spec.text} threw while being imported: ${errorText(err)}${importLocation(err)}`,
+      { cause: err },
+    );
+  }
+  const { value, where } = pickExport(mod, spec);
+  registerModuleHooks(mod);
+  const handler = await toHandler(value, iface, where);
+  return { spec, handler };
+}
+
+function pickExport(mod: Record<string, unknown>, spec: AppSpec): { value: unknown; where: string } {
+  const names = Object.keys(mod).filter((k) => k !== '__esModule' && k !== 'module.exports');
+  const available = names.length ? names.join(', ') : 'none';
+  if (spec.exportName !== undefined) {
+    if (!(spec.exportName in mod) || mod[spec.exportName] === undefined) {
+      throw new PounceError(
+        ErrorCode.APP_EXPORT_MISSING,
+        `App module ${spec.file} has no export named ${JSON.stringify(spec.exportName)} (exports: ${available})`,
+      );
+    }
+    return {
+      value: mod[spec.exportName],
+      where: `Export ${JSON.stringify(spec.exportName)} of ${spec.file}`,
+    };
+  }
+  for (const name of ['default', 'app']) {
+    const value = mod[name];
+    // A CJS module whose module.exports is an object with `app` arrives as default: { app }.
+    if (name === 'default' && isPlainObjectWithApp(value)) {
+      return { value: (value as { app: unknown }).app, where: `Export "app" of ${spec.file}` };
+    }
+    if (value !== undefined) return { value, where: `Export ${JSON.stringify(name)} of ${spec.file}` };
+  }
+  throw new PounceError(
+    ErrorCode.APP_EXPORT_MISSING,
+    `App module ${spec.file} has neither a default export nor an export named "app" (exports: ${available}); export one, or name it with ${spec.text}:NAME`,
+  );
+}
+
+function isPlainObjectWithApp(value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    Object.getPrototypeOf(value) === Object.prototype &&
+    'app' in value &&
+    typeof (value as { fetch?: unknown }).fetch !== 'function'
+  );
+}
+
+const HOOK_NAMES = ['onStartup', 'onDrain', 'onShutdown'] as const;
+
+/**
+ * Hooks exported next to the app are the same as those registered with `pounce`'s functions. ESM
+ * apps export them by name; a CJS app's `module.exports = { app, onShutdown }` may only show them on
+ * the default export.
+ */
+function registerModuleHooks(mod: Record<string, unknown>) {
+  const hasNamed = HOOK_NAMES.some((name) => mod[name] !== undefined);
+  const source = hasNamed ? mod : typeof mod.default === 'object' && mod.default !== null ? mod.default : {};
+  const hooks = source as Record<string, unknown>;
+  for (const name of HOOK_NAMES) {
+    const hook = hooks[name];
+    if (hook === undefined) continue;
+    if (typeof hook !== 'function') {
+      throw new PounceError(
+        ErrorCode.APP_SHAPE,
+        `Export ${name} of the app module is ${describeValue(hook)}; it must be a function`,
+      );
+    }
+  }
+  if (typeof hooks.onStartup === 'function') onStartup(hooks.onStartup as () => unknown);
+  if (typeof hooks.onDrain === 'function')
+    onDrain(hooks.onDrain as (reason: 'reload' | 'shutdown') => unknown);
+  if (typeof hooks.onShutdown === 'function') onShutdown(hooks.onShutdown as () => unknown);
+}
+
+/** For a syntax error the stack does not say where; Node puts file:line in the first stack line. */
+function importLocation(err: unknown): string {
+  if (!(err instanceof Error) || !err.stack) return '';
+  const first = err.stack.split('\n')[0] ?? '';
+  const at = err.stack.split('\n').find((line) => /^\s+at .*:\d+:\d+\)?$/.test(line));
+  if (err instanceof SyntaxError && /:\d+$/.test(first)) return ` (${first})`;
+  return at ? ` (${at.trim()})` : '';
+}

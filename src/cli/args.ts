@@ -1,0 +1,100 @@
+// Command-line parsing. Flags are the kebab-case option names from the option table
+// (`--shutdown-timeout 5`), so there is no second list of flags to keep in sync.
+
+import { parseArgs } from 'node:util';
+import { kebab, type OptionName, optionNames, optionSpec } from '../config/options.ts';
+import { ErrorCode, PounceError } from '../errors.ts';
+
+export const COMMANDS = ['serve', 'check', 'help', 'version'] as const;
+export type Command = (typeof COMMANDS)[number];
+
+export interface ParsedArgs {
+  command: Command;
+  /** The APP argument: `PATH[:EXPORT]`. */
+  app: string | undefined;
+  flags: Partial<Record<OptionName, unknown>>;
+  configFile: string | undefined;
+}
+
+type ParseArgsOptions = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+
+function flagDefinitions(): ParseArgsOptions {
+  const defs: NonNullable<ParseArgsOptions> = {
+    config: { type: 'string', short: 'c' },
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean', short: 'v' },
+  };
+  for (const name of optionNames) {
+    const spec = optionSpec(name);
+    defs[kebab(name)] =
+      spec.flag === 'boolean'
+        ? { type: 'boolean' }
+        : spec.flag === 'list'
+          ? { type: 'string', multiple: true }
+          : { type: 'string' };
+  }
+  defs.workers = { ...defs.workers, type: 'string', short: 'w' };
+  return defs;
+}
+
+function usageError(message: string): PounceError {
+  return new PounceError(ErrorCode.USAGE, message);
+}
+
+export function parseCommandLine(argv: readonly string[]): ParsedArgs {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: flagDefinitions(),
+      allowPositionals: true,
+      allowNegative: true,
+      strict: true,
+    });
+  } catch (err) {
+    throw translateParseError(err as Error & { code?: string });
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { command: 'help', app: undefined, flags: {}, configFile: undefined };
+  if (values.version) return { command: 'version', app: undefined, flags: {}, configFile: undefined };
+
+  const [first, ...rest] = positionals;
+  if (first === undefined) return { command: 'help', app: undefined, flags: {}, configFile: undefined };
+  if (!(COMMANDS as readonly string[]).includes(first)) {
+    throw usageError(`Unknown command ${JSON.stringify(first)} — commands: ${COMMANDS.join(', ')}`);
+  }
+  const command = first as Command;
+  if (rest.length > 1) throw usageError(`Too many arguments: ${rest.join(' ')} — ${command} takes one APP`);
+  const app = rest[0];
+  if ((command === 'serve' || command === 'check') && app === undefined) {
+    throw usageError(`Missing APP — usage: pounce ${command} PATH[:EXPORT] [options]`);
+  }
+
+  const flags: Partial<Record<OptionName, unknown>> = {};
+  for (const name of optionNames) {
+    const value = values[kebab(name)];
+    if (value !== undefined) flags[name] = value;
+  }
+  const configFile = typeof values.config === 'string' ? values.config : undefined;
+  return { command, app, flags, configFile };
+}
+
+function translateParseError(err: Error & { code?: string }): PounceError {
+  const flag = /'(-{1,2}[^' ]+)/.exec(err.message)?.[1];
+  switch (err.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return new PounceError(
+        ErrorCode.CONFIG,
+        `Unknown flag ${flag ?? err.message} — run pounce --help for the list of flags`,
+      );
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return new PounceError(
+        ErrorCode.CONFIG,
+        /argument missing/.test(err.message)
+          ? `Missing value for ${flag} — it takes a value, as in ${flag} VALUE`
+          : `Flag ${flag} does not take a value — it is a switch (${flag} or ${flag?.replace(/^--/, '--no-')})`,
+      );
+    default:
+      return usageError(err.message);
+  }
+}

@@ -1,0 +1,23 @@
+// `pounce check APP`: the configuration is valid and the app imports and has an accepted shape.
+// Meant for CI and deploy scripts, before a reload is attempted.
+
+import { loadApp, resolveAppSpec } from '../app/load.ts';
+import { loadConfig } from '../config/load.ts';
+import { ExitCode } from '../errors.ts';
+import type { ParsedArgs } from './args.ts';
+
+export async function checkCommand(args: ParsedArgs): Promise<number> {
+  const cwd = process.cwd();
+  const { config, configFile } = await loadConfig({
+    cwd,
+    env: process.env,
+    flags: args.flags,
+    configFile: args.configFile,
+  });
+  const spec = resolveAppSpec(args.app!, cwd);
+  const { handler } = await loadApp(spec, config.interface);
+  process.stdout.write(
+    `OK: ${args.app} is a ${handler.shape}; configuration valid${configFile ? ` (${configFile})` : ' (defaults, env and flags)'}\n`,
+  );
+  return ExitCode.OK;
+}

@@ -1,0 +1,275 @@
+// The option table: every configuration option pounce has, with its default, its rule and one line
+// of documentation. The config loader, the CLI flag parser, the env reader and the README's
+// reference table are all derived from this one table, so they cannot disagree.
+
+/** A value read from the environment or the command line arrives as text; from a config file it is typed. */
+export type Source = 'text' | 'typed';
+
+/** Result of parsing one raw value: the value, or the rule it broke. */
+type Parsed<T> = { ok: true; value: T } | { ok: false };
+
+interface OptionSpec<T> {
+  readonly doc: string;
+  readonly default: T;
+  /** The rule, phrased to follow "must be": "a number of seconds greater than 0". */
+  readonly rule: string;
+  /** Extra environment variables, lowest precedence first (POUNCE_<NAME> always wins over these). */
+  readonly env?: readonly string[];
+  /** The kind of CLI flag: a flag that takes a value, a boolean switch, or a repeatable list. */
+  readonly flag: 'value' | 'boolean' | 'list';
+  readonly placeholder?: string;
+  parse(raw: unknown, source: Source): Parsed<T>;
+}
+
+const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
+const bad = { ok: false } as const;
+
+function toNumber(raw: unknown, source: Source): number | undefined {
+  if (typeof raw === 'number') return raw;
+  // Text must be a plain decimal number: Number('') is 0 and Number('0x10') is 16, neither of which a
+  // user who typed them meant.
+  if (source === 'text' && typeof raw === 'string' && /^\s*-?(\d+\.?\d*|\.\d+)\s*$/.test(raw))
+    return Number(raw);
+  return undefined;
+}
+
+function seconds(
+  doc: string,
+  def: number,
+  opts: { allowZero?: boolean; env?: string[] } = {},
+): OptionSpec<number> {
+  return {
+    doc,
+    default: def,
+    rule: opts.allowZero ? 'a number of seconds, 0 or more' : 'a number of seconds greater than 0',
+    env: opts.env,
+    flag: 'value',
+    placeholder: 'SECONDS',
+    parse(raw, source) {
+      const n = toNumber(raw, source);
+      if (n === undefined || !Number.isFinite(n) || n < 0 || (n === 0 && !opts.allowZero)) return bad;
+      // setTimeout cannot wait longer than 2^31-1 ms; a larger value would silently fire at once.
+      if (n * 1000 > 2 ** 31 - 1) return bad;
+      return ok(n);
+    },
+  };
+}
+
+function optionalSeconds(doc: string): OptionSpec<number | undefined> {
+  const inner = seconds(doc, 1);
+  return { ...inner, default: undefined, parse: (raw, source) => inner.parse(raw, source) };
+}
+
+function integer(
+  doc: string,
+  def: number,
+  min: number,
+  max: number,
+  extra: Partial<OptionSpec<number>> = {},
+) {
+  const spec: OptionSpec<number> = {
+    doc,
+    default: def,
+    rule: `an integer from ${min} to ${max}`,
+    flag: 'value',
+    placeholder: 'N',
+    ...extra,
+    parse(raw, source) {
+      const n = toNumber(raw, source);
+      return n !== undefined && Number.isInteger(n) && n >= min && n <= max ? ok(n) : bad;
+    },
+  };
+  return spec;
+}
+
+function optionalInteger(
+  doc: string,
+  min: number,
+  max: number,
+  placeholder: string,
+): OptionSpec<number | undefined> {
+  const inner = integer(doc, min, min, max);
+  return { ...inner, default: undefined, placeholder, parse: (raw, source) => inner.parse(raw, source) };
+}
+
+function choice<const T extends string>(doc: string, def: T, values: readonly T[]): OptionSpec<T> {
+  return {
+    doc,
+    default: def,
+    rule: `one of ${values.join(', ')}`,
+    flag: 'value',
+    placeholder: values.join('|'),
+    parse: (raw) =>
+      typeof raw === 'string' && (values as readonly string[]).includes(raw) ? ok(raw as T) : bad,
+  };
+}
+
+function optionalString(doc: string, rule: string, placeholder: string, test: (s: string) => boolean) {
+  const spec: OptionSpec<string | undefined> = {
+    doc,
+    default: undefined,
+    rule,
+    flag: 'value',
+    placeholder,
+    parse: (raw) => (typeof raw === 'string' && test(raw) ? ok(raw) : bad),
+  };
+  return spec;
+}
+
+function boolean(doc: string, def: boolean): OptionSpec<boolean> {
+  return {
+    doc,
+    default: def,
+    rule: 'true or false',
+    flag: 'boolean',
+    parse(raw, source) {
+      if (typeof raw === 'boolean') return ok(raw);
+      if (source === 'text' && typeof raw === 'string') {
+        const t = raw.trim().toLowerCase();
+        if (['1', 'true', 'yes', 'on'].includes(t)) return ok(true);
+        if (['0', 'false', 'no', 'off'].includes(t)) return ok(false);
+      }
+      return bad;
+    },
+  };
+}
+
+function stringList(doc: string, rule: string, test: (s: string) => boolean): OptionSpec<readonly string[]> {
+  return {
+    doc,
+    default: [],
+    rule,
+    flag: 'list',
+    placeholder: 'LIST',
+    parse(raw, source) {
+      let items: unknown[];
+      if (Array.isArray(raw))
+        items = raw.flatMap((x) => (source === 'text' && typeof x === 'string' ? x.split(',') : [x]));
+      else if (source === 'text' && typeof raw === 'string') items = raw.split(',');
+      else return bad;
+      const list = items.map((x) => (typeof x === 'string' ? x.trim() : x)).filter((x) => x !== '');
+      return list.every((x): x is string => typeof x === 'string' && test(x)) ? ok(Object.freeze(list)) : bad;
+    },
+  };
+}
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+export const options = {
+  host: {
+    doc: 'Address to listen on (IPv4, IPv6 or a host name).',
+    default: '127.0.0.1',
+    rule: 'a non-empty host name or IP address',
+    env: ['HOST'],
+    flag: 'value',
+    placeholder: 'ADDR',
+    parse: (raw: unknown) => (typeof raw === 'string' && /^[\w.:%-]+$/.test(raw) ? ok(raw) : bad),
+  } satisfies OptionSpec<string>,
+  port: integer('TCP port to listen on; 0 picks a free port.', 8000, 0, 65535, {
+    env: ['PORT'],
+    placeholder: 'PORT',
+  }),
+  uds: optionalString(
+    'Listen on this unix domain socket path instead of host/port.',
+    'a non-empty file path',
+    'PATH',
+    (s) => s.length > 0 && !s.includes('\0'),
+  ),
+  fd: optionalInteger(
+    'Listen on this inherited, already-listening file descriptor instead of host/port.',
+    0,
+    65535,
+    'FD',
+  ),
+  backlog: integer('Maximum length of the queue of pending connections.', 511, 1, 65535),
+  workers: integer('Number of worker processes serving the app.', 1, 1, 1024, { env: ['WEB_CONCURRENCY'] }),
+  workerMode: choice('How workers run: separate processes, or threads in one process.', 'process', [
+    'process',
+    'thread',
+  ]),
+  interface: choice(
+    'How to call the app: a Node (req, res) listener, a fetch handler, or auto-detect.',
+    'auto',
+    ['auto', 'node', 'fetch'],
+  ),
+  shutdownTimeout: seconds(
+    'Longest time in-flight requests may take to finish on shutdown before they are cut.',
+    10,
+    {
+      env: ['SHUTDOWN_TIMEOUT'],
+    },
+  ),
+  shutdownDelay: seconds(
+    'Seconds between the shutdown signal (health turns 503 at once) and the start of draining, for load balancers to notice.',
+    0,
+    { allowZero: true },
+  ),
+  shutdownHookTimeout: seconds('Longest time the app shutdown hooks may run (closing pools, flushing).', 5),
+  reloadTimeout: seconds('Longest time an old worker may drain during a reload before it is stopped.', 30),
+  startupTimeout: seconds(
+    'Longest time a worker may take to import the app, run its startup hook and listen.',
+    30,
+  ),
+  requestTimeout: optionalSeconds(
+    'Longest time one request may take: 503 if no response started, the connection cut otherwise. Off unless set.',
+  ),
+  keepAliveTimeout: seconds('How long an idle keep-alive connection is kept open between requests.', 5),
+  headersTimeout: seconds('Longest time a client may take to send the request headers.', 60),
+  healthCheckPath: optionalString(
+    'Path of the built-in health endpoint (200 {"status":"ok"}, 503 while draining). Off unless set.',
+    'a path starting with /',
+    'PATH',
+    (s) => /^\/[^\s?#]*$/.test(s),
+  ),
+  reload: boolean('Watch files and reload on change (development).', false),
+  reloadDirs: stringList(
+    'Extra directories to watch with --reload.',
+    'a comma-separated list of directories',
+    (s) => s.length > 0 && !s.includes('\0'),
+  ),
+  reloadInclude: stringList(
+    'Extra file extensions to watch with --reload, e.g. .html,.css.',
+    'a comma-separated list of extensions starting with a dot',
+    (s) => /^\.[\w.-]+$/.test(s),
+  ),
+  logLevel: choice('Lowest level of log lines printed.', 'info', LOG_LEVELS),
+  logFormat: choice(
+    'Log format: JSON lines, readable lines, or pretty on a terminal and JSON otherwise.',
+    'auto',
+    ['auto', 'json', 'pretty'],
+  ),
+} as const;
+
+export type OptionName = keyof typeof options;
+
+type ValueOf<S> = S extends OptionSpec<infer T> ? T : never;
+
+/** The frozen, validated configuration every part of pounce reads. */
+export type Config = { readonly [K in OptionName]: ValueOf<(typeof options)[K]> };
+
+/** What a `pounce.config.*` file (or the programmatic API) may set. */
+export type UserConfig = Partial<{ -readonly [K in OptionName]: ValueOf<(typeof options)[K]> }>;
+
+export const optionNames = Object.keys(options) as OptionName[];
+
+export function optionSpec(name: OptionName): OptionSpec<unknown> {
+  return options[name] as OptionSpec<unknown>;
+}
+
+export function isOptionName(name: string): name is OptionName {
+  return Object.hasOwn(options, name);
+}
+
+/** `shutdownTimeout` → `shutdown-timeout` (the CLI flag). */
+export function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** `shutdownTimeout` → `POUNCE_SHUTDOWN_TIMEOUT`. */
+export function envName(name: string): string {
+  return `POUNCE_${kebab(name).replaceAll('-', '_').toUpperCase()}`;
+}
+
+export function defaults(): Config {
+  return Object.fromEntries(optionNames.map((n) => [n, optionSpec(n).default])) as Config;
+}

@@ -1,0 +1,371 @@
+// The serving core: an HTTP server that knows how to drain. It implements the draining table of
+// DESIGN.md for one process (a worker, or the caller's own process with the programmatic API):
+//
+//   new connection while draining for shutdown  → 503, Connection: close, Retry-After
+//   request in flight when the drain starts     → finishes; response carries Connection: close
+//   next request on an open keep-alive socket   → served, with Connection: close
+//   idle keep-alive socket                      → closed only after it stayed idle for IDLE_GRACE_MS
+//   deadline                                    → every remaining socket destroyed
+//
+// Why not server.close(): since Node 19 it destroys idle keep-alive sockets at once, and under load a
+// request is nearly always already on its way on such a socket; the client then sees a reset for a
+// request nobody will answer. So we close only the listening socket (net.Server's close), and close
+// each connection only when HTTP lets us do it safely.
+//
+// The hot path (no drain in progress) adds one boolean check and, when configured, the health-path
+// comparison and a request timer. Requests are not counted: at drain time the socket itself tells
+// whether a response is in progress (`socket._httpMessage`, the same field Node's own
+// closeIdleConnections() reads).
+
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import net, { type AddressInfo, type Socket } from 'node:net';
+import type { DrainReason } from '../app/lifecycle.ts';
+import type { AppHandler } from '../app/shape.ts';
+import type { Config } from '../config/options.ts';
+import { ErrorCode, PounceError } from '../errors.ts';
+import type { Logger } from '../log/logger.ts';
+import { respondHealth } from './health.ts';
+import { abortRequest, linkResponse } from './request-signal.ts';
+
+/** How long a keep-alive connection must stay idle during a drain before we close it. */
+export const IDLE_GRACE_MS = 1000;
+
+export type ListenTarget =
+  | { fd: number }
+  | { path: string }
+  | { host: string; port: number; backlog?: number };
+
+type ServerConfig = Pick<
+  Config,
+  'healthCheckPath' | 'requestTimeout' | 'keepAliveTimeout' | 'headersTimeout' | 'backlog'
+>;
+
+interface ConnState {
+  /** Accepted after a shutdown drain began: its requests are answered 503. */
+  late: boolean;
+  idleTimer: NodeJS.Timeout | undefined;
+}
+
+const kState = Symbol('pounce.connection');
+type TrackedSocket = Socket & { [kState]: ConnState; _httpMessage?: ServerResponse | null };
+
+export interface DrainOptions {
+  reason: DrainReason;
+  /**
+   * Shutdown keeps the listener open while draining so new connections get a clear 503 instead of a
+   * refusal; a reload stops accepting at once because the new generation takes new connections.
+   */
+  keepAccepting: boolean;
+  timeoutSeconds: number;
+  timeoutName: 'shutdownTimeout' | 'reloadTimeout';
+}
+
+export interface DrainResult {
+  /** Connections still open at the deadline, destroyed. */
+  forced: number;
+}
+
+export class DrainableServer {
+  readonly server: http.Server;
+  readonly #handler: AppHandler;
+  readonly #log: Logger;
+  readonly #workerId: number;
+  readonly #healthPath: string | undefined;
+  readonly #requestTimeoutMs: number | undefined;
+  readonly #sockets = new Set<TrackedSocket>();
+  #healthDraining = false;
+  #draining = false;
+  #rejectNew = false;
+  #listening = false;
+  /** Resolves when no connection accepted before the drain is left. */
+  #onSettled: (() => void) | undefined;
+  /** Called when the last open connection closes. */
+  #onEmpty: (() => void) | undefined;
+
+  constructor(handler: AppHandler, config: ServerConfig, log: Logger, workerId = 0) {
+    this.#handler = handler;
+    this.#log = log;
+    this.#workerId = workerId;
+    this.#healthPath = config.healthCheckPath;
+    this.#requestTimeoutMs = config.requestTimeout === undefined ? undefined : config.requestTimeout * 1000;
+    const headersTimeout = config.headersTimeout * 1000;
+    this.server = http.createServer(
+      {
+        keepAliveTimeout: config.keepAliveTimeout * 1000,
+        headersTimeout,
+        // Node's own requestTimeout bounds receiving the request (slowloris protection); it must not
+        // be shorter than headersTimeout. pounce's requestTimeout (the whole exchange) is ours.
+        requestTimeout: Math.max(300_000, headersTimeout),
+      },
+      this.#onRequest,
+    );
+    this.server.on('connection', this.#onConnection);
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Open connections (including ones accepted while draining). */
+  get connectionCount(): number {
+    return this.#sockets.size;
+  }
+
+  listen(target: ListenTarget, backlog: number): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException) => {
+        reject(
+          new PounceError(ErrorCode.LISTEN, `Cannot listen on ${describeTarget(target)}: ${err.message}`),
+        );
+      };
+      this.server.once('error', onError);
+      const done = () => {
+        this.server.off('error', onError);
+        this.#listening = true;
+        resolve(addressUrl(this.server.address(), target));
+      };
+      if ('fd' in target) this.server.listen({ fd: target.fd, backlog }, done);
+      else if ('path' in target) this.server.listen({ path: target.path, backlog }, done);
+      else this.server.listen({ host: target.host, port: target.port, backlog }, done);
+    });
+  }
+
+  /** Health turns 503 at once (shutdown signal received); serving continues until drain(). */
+  markDraining(): void {
+    this.#healthDraining = true;
+  }
+
+  /**
+   * Drains per the table above. Resolves when every connection accepted before the drain has closed,
+   * or at the deadline after destroying what is left. Does not close the listener for a shutdown:
+   * call closeListener() when done.
+   */
+  async drain(options: DrainOptions): Promise<DrainResult> {
+    this.#healthDraining = true;
+    this.#draining = true;
+    this.#rejectNew = options.keepAccepting;
+    if (!options.keepAccepting) this.closeListener();
+    const active = [...this.#sockets].filter((s) => !s[kState].late);
+    if (active.length)
+      this.#log.event('workerDraining', { worker: this.#workerId, connections: active.length });
+    else this.#log.event('workerIdleShutdown', { worker: this.#workerId });
+    for (const socket of active) this.#drainSocket(socket);
+
+    let deadline: NodeJS.Timeout | undefined;
+    const settled = new Promise<void>((resolve) => {
+      this.#onSettled = resolve;
+      this.#checkSettled();
+    });
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      deadline = setTimeout(() => resolve('timeout'), options.timeoutSeconds * 1000);
+    });
+    try {
+      if ((await Promise.race([settled, timedOut])) !== 'timeout') return { forced: 0 };
+      const left = this.#sockets.size;
+      this.#log.event('workerForce', {
+        worker: this.#workerId,
+        timeoutName: options.timeoutName,
+        seconds: options.timeoutSeconds,
+        connections: left,
+      });
+      this.destroyAll();
+      return { forced: left };
+    } finally {
+      clearTimeout(deadline);
+    }
+  }
+
+  /**
+   * Stops accepting. Only the listening socket is closed (net.Server's close): http.Server's close
+   * would also destroy idle keep-alive connections, which is exactly the reset we avoid.
+   */
+  closeListener(): Promise<void> {
+    if (!this.#listening) return Promise.resolve();
+    this.#listening = false;
+    return new Promise((resolve) => net.Server.prototype.close.call(this.server, () => resolve()));
+  }
+
+  /**
+   * After a shutdown drain: waits (up to `ms`) for the connections accepted during the drain to get
+   * their 503 and close, then destroys whatever is left.
+   */
+  async finishLateConnections(ms: number): Promise<void> {
+    if (this.#sockets.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        this.#onEmpty = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#onEmpty = undefined;
+    }
+    this.destroyAll();
+  }
+
+  destroyAll(): void {
+    for (const socket of this.#sockets) {
+      const res = socket._httpMessage;
+      if (res) abortRequest(res.req, new Error('The request was cut at the drain deadline'));
+      socket.destroy();
+    }
+  }
+
+  #onConnection = (socket: Socket) => {
+    const tracked = socket as TrackedSocket;
+    tracked[kState] = { late: this.#rejectNew, idleTimer: undefined };
+    this.#sockets.add(tracked);
+    socket.once('close', () => {
+      clearTimeout(tracked[kState].idleTimer);
+      this.#sockets.delete(tracked);
+      if (this.#draining) this.#checkSettled();
+      if (this.#sockets.size === 0) this.#onEmpty?.();
+    });
+    // A connection accepted during a drain that never sends a request must not hold the exit.
+    if (this.#draining) this.#armIdle(tracked);
+  };
+
+  #checkSettled() {
+    if (!this.#onSettled) return;
+    for (const socket of this.#sockets) if (!socket[kState].late) return;
+    this.#onSettled();
+  }
+
+  /** A socket that was open when the drain began. */
+  #drainSocket(socket: TrackedSocket) {
+    const res = socket._httpMessage;
+    if (!res || res.writableFinished) {
+      this.#armIdle(socket);
+      return;
+    }
+    if (!res.headersSent) res.setHeader('connection', 'close');
+    // Node closes the socket after a Connection: close response. A response that started before the
+    // drain said keep-alive: once it ends the socket is idle, and the client's next request (if it
+    // comes within the grace) is served with Connection: close.
+    res.once('close', () => this.#armIdle(socket));
+  }
+
+  #armIdle(socket: TrackedSocket) {
+    const state = socket[kState];
+    clearTimeout(state.idleTimer);
+    state.idleTimer = setTimeout(() => {
+      // Re-check: a request may have arrived on this socket since the timer was armed.
+      const res = socket._httpMessage;
+      if (!res || res.writableFinished) socket.destroy();
+    }, IDLE_GRACE_MS);
+    state.idleTimer.unref();
+  }
+
+  #onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const isHealth = this.#healthPath !== undefined && isPath(req.url, this.#healthPath);
+    if (this.#draining) {
+      const socket = req.socket as TrackedSocket;
+      const state = socket[kState];
+      if (state) {
+        clearTimeout(state.idleTimer);
+        // Node closes the socket after a Connection: close response; should the app have forced
+        // keep-alive anyway, the idle grace still closes it.
+        res.once('close', () => this.#armIdle(socket));
+      }
+      res.setHeader('connection', 'close');
+      if (this.#rejectNew && state?.late && !isHealth) {
+        respondUnavailable(res);
+        return;
+      }
+    }
+    if (isHealth) {
+      respondHealth(req, res, this.#healthDraining);
+      return;
+    }
+    linkResponse(req, res);
+    if (this.#requestTimeoutMs !== undefined) this.#armRequestTimeout(req, res, this.#requestTimeoutMs);
+    try {
+      const result = this.#handler.listener(req, res) as unknown;
+      if (result instanceof Promise) result.catch((err) => this.#onAppError(req, res, err));
+    } catch (err) {
+      this.#onAppError(req, res, err);
+    }
+  };
+
+  #onAppError(req: IncomingMessage, res: ServerResponse, err: unknown) {
+    this.#log.event('requestError', {
+      method: req.method ?? '?',
+      url: req.url ?? '?',
+      error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+    });
+    if (!res.headersSent) {
+      res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+      res.end('Internal Server Error\n');
+    } else {
+      res.destroy();
+    }
+  }
+
+  #armRequestTimeout(req: IncomingMessage, res: ServerResponse, ms: number) {
+    const timer = setTimeout(() => {
+      const responseStarted = res.headersSent;
+      this.#log.event('requestTimeout', {
+        method: req.method ?? '?',
+        url: req.url ?? '?',
+        seconds: ms / 1000,
+        responseStarted,
+      });
+      abortRequest(req, new Error('requestTimeout exceeded'));
+      if (responseStarted) {
+        res.destroy();
+        return;
+      }
+      respondUnavailable(res, 'Request timed out\n');
+      neuter(res);
+    }, ms);
+    res.once('close', () => clearTimeout(timer));
+  }
+}
+
+function respondUnavailable(
+  res: ServerResponse,
+  body = 'Service Unavailable: the server is shutting down\n',
+) {
+  res.writeHead(503, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    connection: 'close',
+    'retry-after': '1',
+  });
+  res.end(body);
+}
+
+/**
+ * After pounce answered a timed-out request itself, the app still holds `res` and will write to it
+ * when its slow work ends. writeHead() on a sent response throws, and in an async callback that
+ * would crash the worker; make the app's late writes no-ops instead.
+ */
+function neuter(res: ServerResponse) {
+  const r = res as unknown as Record<string, unknown>;
+  r.writeHead = () => res;
+  r.setHeader = () => res;
+  r.appendHeader = () => res;
+  r.removeHeader = () => undefined;
+  r.flushHeaders = () => undefined;
+  r.write = () => true;
+  r.end = () => res;
+  res.on('error', () => {});
+}
+
+function isPath(url: string | undefined, path: string): boolean {
+  if (url === undefined || !url.startsWith(path)) return false;
+  return url.length === path.length || url[path.length] === '?';
+}
+
+function describeTarget(target: ListenTarget): string {
+  if ('fd' in target) return `inherited fd ${target.fd}`;
+  if ('path' in target) return `unix socket ${target.path}`;
+  return `${target.host}:${target.port}`;
+}
+
+function addressUrl(address: string | AddressInfo | null, target: ListenTarget): string {
+  if (typeof address === 'string') return `unix:${address}`;
+  if (address === null) return describeTarget(target);
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}

@@ -1,0 +1,120 @@
+// One serving process from start to exit: run the app's startup hooks, listen, and on request run
+// the shutdown sequence of DESIGN.md promise 3:
+//   health 503 at once → wait shutdownDelay → drain signal to the app → drain connections (up to
+//   shutdownTimeout, then cut) → stop accepting → app shutdown hooks (up to shutdownHookTimeout).
+// Used by `pounce serve` and by the programmatic serve().
+
+import { fireDrain, shutdownHooks, startupHooks } from '../app/lifecycle.ts';
+import { type AppHandler, errorText } from '../app/shape.ts';
+import type { Config } from '../config/options.ts';
+import { ErrorCode, PounceError } from '../errors.ts';
+import type { Logger } from '../log/logger.ts';
+import { DrainableServer, IDLE_GRACE_MS, type ListenTarget } from './drainable-server.ts';
+
+export interface ShutdownResult {
+  /** Connections cut at the shutdownTimeout deadline. */
+  forced: number;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly core: DrainableServer;
+  /** Runs the shutdown sequence once; later calls return the same promise. */
+  shutdown(): Promise<ShutdownResult>;
+}
+
+export function listenTarget(config: Pick<Config, 'fd' | 'uds' | 'host' | 'port'>): ListenTarget {
+  if (config.fd !== undefined) return { fd: config.fd };
+  if (config.uds !== undefined) return { path: config.uds };
+  return { host: config.host, port: config.port };
+}
+
+/** Rejects with STARTUP_TIMEOUT if `work` does not settle within `seconds`. */
+export async function withStartupTimeout<T>(work: Promise<T>, seconds: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new PounceError(
+            ErrorCode.STARTUP_TIMEOUT,
+            `${what} did not finish within startupTimeout (${seconds}s)`,
+          ),
+        ),
+      seconds * 1000,
+    );
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function runStartupHooks(): Promise<void> {
+  for (const hook of startupHooks()) {
+    try {
+      await hook();
+    } catch (err) {
+      throw new PounceError(ErrorCode.STARTUP_HOOK, `Startup hook failed: ${errorText(err)}`, { cause: err });
+    }
+  }
+}
+
+async function runShutdownHooks(seconds: number, log: Logger): Promise<void> {
+  const all = Promise.all(
+    shutdownHooks().map(async (hook) => {
+      try {
+        await hook();
+      } catch (err) {
+        log.event('shutdownHookFailed', { error: errorText(err) });
+      }
+    }),
+  );
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), seconds * 1000);
+  });
+  if ((await Promise.race([all, timedOut])) === 'timeout') log.event('shutdownHookTimeout', { seconds });
+  clearTimeout(timer);
+}
+
+export async function startServer(
+  handler: AppHandler,
+  config: Config,
+  log: Logger,
+  workerId = 0,
+): Promise<RunningServer> {
+  const core = new DrainableServer(handler, config, log, workerId);
+  const url = await core.listen(listenTarget(config), config.backlog);
+  let shutdownPromise: Promise<ShutdownResult> | undefined;
+
+  const shutdown = async (): Promise<ShutdownResult> => {
+    core.markDraining();
+    if (config.shutdownDelay > 0) {
+      log.event('shutdownDelay', { seconds: config.shutdownDelay });
+      await new Promise((r) => setTimeout(r, config.shutdownDelay * 1000));
+    }
+    fireDrain('shutdown', (err) => log.event('drainHookFailed', { error: errorText(err) }));
+    const { forced } = await core.drain({
+      reason: 'shutdown',
+      keepAccepting: true,
+      timeoutSeconds: config.shutdownTimeout,
+      timeoutName: 'shutdownTimeout',
+    });
+    await core.closeListener();
+    await core.finishLateConnections(IDLE_GRACE_MS);
+    log.event('workerStopped', { worker: workerId });
+    await runShutdownHooks(config.shutdownHookTimeout, log);
+    return { forced };
+  };
+
+  return {
+    url,
+    core,
+    shutdown() {
+      shutdownPromise ??= shutdown();
+      return shutdownPromise;
+    },
+  };
+}

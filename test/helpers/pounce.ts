@@ -1,0 +1,180 @@
+// Runs the real `pounce` CLI in a child process for tests. Each child leads its own process group
+// (detached), so the test can kill it and every worker it started with one kill(-pgid), and does,
+// at the end of the test — also when the test failed.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import type { TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const CLI = path.join(ROOT, 'src/cli/main.ts');
+export const FIXTURES = path.join(ROOT, 'test/fixtures');
+export const APPS = path.join(FIXTURES, 'apps');
+
+export interface LogLine {
+  event?: string;
+  msg: string;
+  level: number;
+  [key: string]: unknown;
+}
+
+const liveGroups = new Set<number>();
+process.on('exit', () => {
+  for (const pgid of liveGroups) killGroup(pgid, 'SIGKILL');
+});
+
+export function killGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+export interface PounceProcess {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  /** Every JSON log line printed so far, parsed. */
+  readonly logs: LogLine[];
+  readonly stderr: () => string;
+  readonly stdout: () => string;
+  /** Resolves with the first log line (already printed or still to come) with this event name. */
+  waitForEvent(event: string, timeoutMs?: number): Promise<LogLine>;
+  /** Resolves with the exit status (or the signal name) once the process has exited. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
+  signal(signal: NodeJS.Signals): number;
+}
+
+export interface SpawnOptions {
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+}
+
+function baseEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  // The tests' own environment must not configure the server under test.
+  for (const key of Object.keys(env)) {
+    if ((key.startsWith('POUNCE_') && !(key in extra)) || env[key] === undefined) delete env[key];
+  }
+  for (const key of ['PORT', 'HOST', 'WEB_CONCURRENCY', 'SHUTDOWN_TIMEOUT']) if (!(key in extra)) delete env[key];
+  return env;
+}
+
+/** Starts `pounce ARGS...` with JSON logs; the test context kills its process group at the end. */
+export function spawnPounce(t: TestContext, args: string[], options: SpawnOptions = {}): PounceProcess {
+  const started = Date.now();
+  const child = spawn(process.execPath, ['--conditions=pounce-source', CLI, ...args], {
+    cwd: options.cwd ?? ROOT,
+    env: baseEnv({ POUNCE_LOG_FORMAT: 'json', ...options.env }),
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const pid = child.pid!;
+  liveGroups.add(pid);
+  t.after(() => {
+    killGroup(pid, 'SIGKILL');
+    liveGroups.delete(pid);
+  });
+
+  const logs: LogLine[] = [];
+  const waiters: { event: string; resolve: (l: LogLine) => void }[] = [];
+  let out = '';
+  let err = '';
+  let partial = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    out += chunk;
+    partial += chunk;
+    const lines = partial.split('\n');
+    partial = lines.pop()!;
+    for (const text of lines) {
+      let line: LogLine;
+      try {
+        line = JSON.parse(text) as LogLine;
+      } catch {
+        continue;
+      }
+      logs.push(line);
+      for (const w of waiters.filter((w) => w.event === line.event)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
+      }
+    }
+  });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    err += chunk;
+  });
+  const exited = once(child, 'exit').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+    ms: Date.now() - started,
+  }));
+  exited.then(() => liveGroups.delete(pid));
+
+  return {
+    child,
+    pid,
+    logs,
+    stderr: () => err,
+    stdout: () => out,
+    exited,
+    signal: (sig) => {
+      child.kill(sig);
+      return Date.now();
+    },
+    waitForEvent(event, timeoutMs = 20_000) {
+      const seen = logs.find((l) => l.event === event);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`no "${event}" log line within ${timeoutMs} ms; stdout:\n${out}\nstderr:\n${err}`)),
+          timeoutMs,
+        );
+        const waiter = {
+          event,
+          resolve: (l: LogLine) => {
+            clearTimeout(timer);
+            resolve(l);
+          },
+        };
+        waiters.push(waiter);
+        exited.then(({ code, signal }) => {
+          if (!waiters.includes(waiter)) return;
+          clearTimeout(timer);
+          reject(new Error(`pounce exited (${code ?? signal}) before "${event}"; stdout:\n${out}\nstderr:\n${err}`));
+        });
+      });
+    },
+  };
+}
+
+/** Starts `pounce serve APP` on a free port and waits until it listens. */
+export async function startServer(
+  t: TestContext,
+  app: string,
+  flags: string[] = [],
+  options: SpawnOptions = {},
+): Promise<PounceProcess & { url: string; port: number }> {
+  const proc = spawnPounce(t, ['serve', app, '--port', '0', ...flags], options);
+  const listening = await proc.waitForEvent('listening');
+  const url = String(listening.url);
+  return Object.assign(proc, { url, port: Number(new URL(url).port) });
+}
+
+/** Runs `pounce ARGS...` to completion (bounded by `timeoutMs`). */
+export async function runPounce(
+  t: TestContext,
+  args: string[],
+  options: SpawnOptions & { timeoutMs?: number } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const proc = spawnPounce(t, args, options);
+  const timer = setTimeout(() => killGroup(proc.pid, 'SIGKILL'), options.timeoutMs ?? 20_000);
+  const { code } = await proc.exited;
+  clearTimeout(timer);
+  return { code, stdout: proc.stdout(), stderr: proc.stderr() };
+}
+
+export function appPath(name: string): string {
+  return path.join(APPS, name);
+}
