@@ -64,16 +64,31 @@ describe('accepted app shapes serve a request', () => {
 describe('a bad app gets its own error code and exit status 1', () => {
   const cases: [string, string, string, RegExp][] = [
     ['a module that does not exist', 'does-not-exist.ts', 'POUNCE_ERR_APP_NOT_FOUND', /not found/],
-    ['a module that throws while importing', 'throws-on-import.mjs', 'POUNCE_ERR_APP_IMPORT', /database URL missing/],
+    [
+      'a module that throws while importing',
+      'throws-on-import.mjs',
+      'POUNCE_ERR_APP_IMPORT',
+      /database URL missing/,
+    ],
     ['a module with a syntax error', 'broken-syntax.mjs', 'POUNCE_ERR_APP_IMPORT', /SyntaxError/],
-    ['an export that is missing', 'named-export.mjs:nope', 'POUNCE_ERR_APP_EXPORT_MISSING', /exports: api, other/],
+    [
+      'an export that is missing',
+      'named-export.mjs:nope',
+      'POUNCE_ERR_APP_EXPORT_MISSING',
+      /exports: api, other/,
+    ],
     [
       'no default and no `app` export',
       'no-default.mjs',
       'POUNCE_ERR_APP_EXPORT_MISSING',
       /neither a default export nor an export named "app" \(exports: handlerz, something\)/,
     ],
-    ['a value of the wrong shape', 'not-an-app.mjs', 'POUNCE_ERR_APP_SHAPE', /is a number \(42\), not an app/],
+    [
+      'a value of the wrong shape',
+      'not-an-app.mjs',
+      'POUNCE_ERR_APP_SHAPE',
+      /is a number \(42\), not an app/,
+    ],
     ['a factory that throws', 'factory-throws.mjs', 'POUNCE_ERR_APP_FACTORY', /cannot connect to redis/],
   ];
   for (const [name, app, code, message] of cases) {
@@ -91,7 +106,10 @@ describe('a bad app gets its own error code and exit status 1', () => {
   test('a startup hook that rejects: POUNCE_ERR_STARTUP_HOOK', async (t) => {
     const result = await runPounce(t, ['serve', appPath('startup-rejects.mjs'), '--port', '0']);
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /^pounce: error POUNCE_ERR_STARTUP_HOOK: Startup hook failed: Error: migrations failed/);
+    assert.match(
+      result.stderr,
+      /^pounce: error POUNCE_ERR_STARTUP_HOOK: Startup hook failed: Error: migrations failed/,
+    );
   });
 
   test('a startup that outlasts startupTimeout: POUNCE_ERR_STARTUP_TIMEOUT', async (t) => {
@@ -101,7 +119,10 @@ describe('a bad app gets its own error code and exit status 1', () => {
       { env: { NODE_OPTIONS: `--import=${appPath('slow-start-preload.mjs')}` } },
     );
     assert.equal(result.code, 1, result.stderr);
-    assert.match(result.stderr, /POUNCE_ERR_STARTUP_TIMEOUT: Starting the app did not finish within startupTimeout \(0\.5s\)/);
+    assert.match(
+      result.stderr,
+      /POUNCE_ERR_STARTUP_TIMEOUT: Starting the app did not finish within startupTimeout \(0\.5s\)/,
+    );
   });
 
   test('a port already in use: POUNCE_ERR_LISTEN', async (t) => {

@@ -2,6 +2,7 @@
 // fail has its own error code, because "file not found", "export missing" and "your code threw
 // while importing" need three different fixes.
 
+import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -61,7 +62,7 @@ export async function loadApp(spec: AppSpec, iface: Interface): Promise<LoadedAp
   } catch (err) {
     throw new PounceError(
       ErrorCode.APP_IMPORT,
-      `App module ${spec.text} threw while being imported: ${errorText(err)}${importLocation(err)}`,
+      `App module ${spec.text} threw while being imported: ${errorText(err)}${importLocation(err, spec.file)}`,
       { cause: err },
     );
   }
@@ -137,11 +138,17 @@ function registerModuleHooks(mod: Record<string, unknown>) {
   if (typeof hooks.onShutdown === 'function') onShutdown(hooks.onShutdown as () => unknown);
 }
 
-/** For a syntax error the stack does not say where; Node puts file:line in the first stack line. */
-function importLocation(err: unknown): string {
+/**
+ * Where the import failed. A syntax error's stack names only Node's loader, not the user's file, so
+ * ask `node --check` (same Node, error path only) for the file:line and the offending line.
+ */
+function importLocation(err: unknown, file: string): string {
   if (!(err instanceof Error) || !err.stack) return '';
-  const first = err.stack.split('\n')[0] ?? '';
-  const at = err.stack.split('\n').find((line) => /^\s+at .*:\d+:\d+\)?$/.test(line));
-  if (err instanceof SyntaxError && /:\d+$/.test(first)) return ` (${first})`;
-  return at ? ` (${at.trim()})` : '';
+  if (err instanceof SyntaxError) {
+    const check = spawnSync(process.execPath, ['--check', file], { encoding: 'utf8', timeout: 10_000 });
+    const where = check.stderr?.split('\n').find((line) => line.includes(':') && /:\d+$/.test(line.trim()));
+    return where ? ` (at ${where.trim()})` : '';
+  }
+  const frame = err.stack.split('\n').find((line) => /^\s+at /.test(line) && !line.includes('node:internal'));
+  return frame ? ` (${frame.trim()})` : '';
 }

@@ -3,7 +3,8 @@
 
 import { loadApp, resolveAppSpec } from '../app/load.ts';
 import { loadConfig } from '../config/load.ts';
-import { ExitCode, PounceError } from '../errors.ts';
+import type { Config } from '../config/options.ts';
+import { configError, ExitCode, PounceError } from '../errors.ts';
 import { createLogger } from '../log/logger.ts';
 import {
   type RunningServer,
@@ -22,6 +23,7 @@ export async function serveCommand(args: ParsedArgs): Promise<void> {
     flags: args.flags,
     configFile: args.configFile,
   });
+  assertAvailable(config);
   const log = createLogger(config);
   if (configFile) log.event('configLoaded', { file: configFile });
 
@@ -52,4 +54,23 @@ export async function serveCommand(args: ParsedArgs): Promise<void> {
     throw err;
   }
   log.event('listening', { url: running.url, workers: 1 });
+}
+
+/**
+ * Options that are part of the configuration model but whose feature has not landed yet. Refusing
+ * them is better than accepting a setting that silently does nothing.
+ */
+function assertAvailable(config: Config): void {
+  const missing: [boolean, string][] = [
+    [
+      config.workers > 1,
+      `workers ${config.workers}: more than one worker is not available in this version yet`,
+    ],
+    [
+      config.workerMode === 'thread',
+      'workerMode "thread": thread workers are not available in this version yet',
+    ],
+    [config.reload, 'reload: watching files is not available in this version yet'],
+  ];
+  for (const [set, what] of missing) if (set) throw configError(`Unsupported ${what}`);
 }

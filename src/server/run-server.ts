@@ -11,6 +11,9 @@ import { ErrorCode, PounceError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
 import { DrainableServer, IDLE_GRACE_MS, type ListenTarget } from './drainable-server.ts';
 
+/** How long a shutting-down server keeps accepting after its drain settled (see shutdown()). */
+const LISTENER_LINGER_MS = 100;
+
 export interface ShutdownResult {
   /** Connections cut at the shutdownTimeout deadline. */
   forced: number;
@@ -102,6 +105,11 @@ export async function startServer(
       timeoutSeconds: config.shutdownTimeout,
       timeoutName: 'shutdownTimeout',
     });
+    // Connections the kernel completed before the signal may still sit in the accept queue: when
+    // the server is idle the drain settles in the very tick the signal arrives, before libuv's next
+    // poll has accepted them, and closing the listener then resets them. Keep accepting a little
+    // longer (they are answered 503 like any connection accepted during the drain).
+    await new Promise((r) => setTimeout(r, LISTENER_LINGER_MS));
     await core.closeListener();
     await core.finishLateConnections(IDLE_GRACE_MS);
     log.event('workerStopped', { worker: workerId });

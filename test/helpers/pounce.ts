@@ -49,6 +49,8 @@ export interface PounceProcess {
 
 export interface SpawnOptions {
   cwd?: string;
+  /** Run this script instead of the pounce CLI (for the programmatic API). */
+  script?: string;
   env?: Record<string, string | undefined>;
 }
 
@@ -58,14 +60,15 @@ function baseEnv(extra: Record<string, string | undefined> = {}): NodeJS.Process
   for (const key of Object.keys(env)) {
     if ((key.startsWith('POUNCE_') && !(key in extra)) || env[key] === undefined) delete env[key];
   }
-  for (const key of ['PORT', 'HOST', 'WEB_CONCURRENCY', 'SHUTDOWN_TIMEOUT']) if (!(key in extra)) delete env[key];
+  for (const key of ['PORT', 'HOST', 'WEB_CONCURRENCY', 'SHUTDOWN_TIMEOUT'])
+    if (!(key in extra)) delete env[key];
   return env;
 }
 
 /** Starts `pounce ARGS...` with JSON logs; the test context kills its process group at the end. */
 export function spawnPounce(t: TestContext, args: string[], options: SpawnOptions = {}): PounceProcess {
   const started = Date.now();
-  const child = spawn(process.execPath, ['--conditions=pounce-source', CLI, ...args], {
+  const child = spawn(process.execPath, ['--conditions=pounce-source', options.script ?? CLI, ...args], {
     cwd: options.cwd ?? ROOT,
     env: baseEnv({ POUNCE_LOG_FORMAT: 'json', ...options.env }),
     detached: true,
@@ -128,7 +131,10 @@ export function spawnPounce(t: TestContext, args: string[], options: SpawnOption
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(
-          () => reject(new Error(`no "${event}" log line within ${timeoutMs} ms; stdout:\n${out}\nstderr:\n${err}`)),
+          () =>
+            reject(
+              new Error(`no "${event}" log line within ${timeoutMs} ms; stdout:\n${out}\nstderr:\n${err}`),
+            ),
           timeoutMs,
         );
         const waiter = {
@@ -142,7 +148,11 @@ export function spawnPounce(t: TestContext, args: string[], options: SpawnOption
         exited.then(({ code, signal }) => {
           if (!waiters.includes(waiter)) return;
           clearTimeout(timer);
-          reject(new Error(`pounce exited (${code ?? signal}) before "${event}"; stdout:\n${out}\nstderr:\n${err}`));
+          reject(
+            new Error(
+              `pounce exited (${code ?? signal}) before "${event}"; stdout:\n${out}\nstderr:\n${err}`,
+            ),
+          );
         });
       });
     },
