@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { kebab, type OptionName, optionNames, optionSpec } from '../config/options.ts';
 import { ErrorCode, PounceError } from '../errors.ts';
 
-export const COMMANDS = ['serve', 'check', 'help', 'version'] as const;
+export const COMMANDS = ['serve', 'check', 'reload', 'stop', 'status', 'help', 'version'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface ParsedArgs {
@@ -14,6 +14,8 @@ export interface ParsedArgs {
   app: string | undefined;
   flags: Partial<Record<OptionName, unknown>>;
   configFile: string | undefined;
+  /** `status --json`. */
+  json: boolean;
 }
 
 type ParseArgsOptions = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
@@ -23,6 +25,7 @@ function flagDefinitions(): ParseArgsOptions {
     config: { type: 'string', short: 'c' },
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean', short: 'v' },
+    json: { type: 'boolean' },
   };
   for (const name of optionNames) {
     const spec = optionSpec(name);
@@ -55,11 +58,13 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
     throw translateParseError(err as Error & { code?: string });
   }
   const { values, positionals } = parsed;
-  if (values.help) return { command: 'help', app: undefined, flags: {}, configFile: undefined };
-  if (values.version) return { command: 'version', app: undefined, flags: {}, configFile: undefined };
+  if (values.help) return { command: 'help', app: undefined, flags: {}, configFile: undefined, json: false };
+  if (values.version)
+    return { command: 'version', app: undefined, flags: {}, configFile: undefined, json: false };
 
   const [first, ...rest] = positionals;
-  if (first === undefined) return { command: 'help', app: undefined, flags: {}, configFile: undefined };
+  if (first === undefined)
+    return { command: 'help', app: undefined, flags: {}, configFile: undefined, json: false };
   if (!(COMMANDS as readonly string[]).includes(first)) {
     throw usageError(`Unknown command ${JSON.stringify(first)} — commands: ${COMMANDS.join(', ')}`);
   }
@@ -76,7 +81,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
     if (value !== undefined) flags[name] = value;
   }
   const configFile = typeof values.config === 'string' ? values.config : undefined;
-  return { command, app, flags, configFile };
+  return { command, app, flags, configFile, json: values.json === true };
 }
 
 function translateParseError(err: Error & { code?: string }): PounceError {

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { ExitCode, PounceError } from '../errors.ts';
 import { parseCommandLine } from './args.ts';
 import { checkCommand } from './check.ts';
+import { controlCommand } from './control.ts';
 import { helpText } from './help.ts';
 import { serveCommand } from './serve.ts';
 
@@ -38,6 +39,10 @@ async function main(argv: string[]): Promise<number | undefined> {
       return ExitCode.OK;
     case 'check':
       return checkCommand(args);
+    case 'reload':
+    case 'stop':
+    case 'status':
+      return controlCommand(args);
     case 'serve':
       // Runs until a signal ends it; the signal handler sets the exit status.
       await serveCommand(args);

@@ -187,6 +187,23 @@ export const options = {
     'process',
     'thread',
   ]),
+  scheduling: choice(
+    'How connections reach workers: the kernel hands them to whichever worker accepts (shared), or the supervisor deals them out in turn (round-robin).',
+    'shared',
+    ['shared', 'round-robin'],
+  ),
+  controlSocket: optionalString(
+    'Unix socket for `pounce reload|stop|status`; default: one per working directory and listen address, under $XDG_RUNTIME_DIR or the temp dir.',
+    'a non-empty file path',
+    'PATH',
+    (s) => s.length > 0 && !s.includes('\0'),
+  ),
+  pidFile: optionalString(
+    'Write the supervisor pid to this file while it runs.',
+    'a non-empty file path',
+    'PATH',
+    (s) => s.length > 0 && !s.includes('\0'),
+  ),
   interface: choice(
     'How to call the app: a Node (req, res) listener, a fetch handler, or auto-detect.',
     'auto',

@@ -25,6 +25,7 @@ export const catalogue = {
   startupFailed: event<{ code: string; reason: string }>('fatal', (f) => `Startup failed — ${f.reason}`),
   // Shutdown
   signalShutdown: event<{ signal: string }>('info', (f) => `Received ${f.signal} — initiating shutdown`),
+  stopRequested: event('info', () => 'Stop requested through the control socket — initiating shutdown'),
   signalForce: event<{ signal: string }>('warn', (f) => `Received ${f.signal} again — exiting immediately`),
   shutdownDelay: event<{ seconds: number }>(
     'info',
@@ -52,6 +53,70 @@ export const catalogue = {
     (f) => `Shutdown hooks did not finish within shutdownHookTimeout (${f.seconds}s) — continuing`,
   ),
   drainHookFailed: event<{ error: string }>('error', (f) => `Drain hook failed: ${f.error}`),
+  // Supervisor and workers
+  workerSpawned: event<{ worker: number; generation: number; pid: number }>(
+    'debug',
+    (f) => `Worker ${f.worker} (generation ${f.generation}) started as pid ${f.pid}`,
+  ),
+  workerReady: event<{ worker: number; generation: number; url: string }>(
+    'debug',
+    (f) => `Worker ${f.worker} (generation ${f.generation}) is ready`,
+  ),
+  workerFailed: event<{ worker: number; generation: number; code: string; reason: string }>(
+    'error',
+    (f) => `Worker ${f.worker} (generation ${f.generation}) failed to start: ${f.reason}`,
+  ),
+  workerCrashed: event<{ worker: number; generation: number; exit: string }>(
+    'error',
+    (f) => `Worker ${f.worker} (generation ${f.generation}) exited unexpectedly (${f.exit})`,
+  ),
+  workerRestarting: event<{ generation: number; delayMs: number }>(
+    'warn',
+    (f) => `Starting a replacement worker (generation ${f.generation}) in ${f.delayMs} ms`,
+  ),
+  crashLoop: event<{ crashes: number; seconds: number }>(
+    'fatal',
+    (f) =>
+      `Workers crashed ${f.crashes} times within ${f.seconds}s — giving up instead of restarting in a loop`,
+  ),
+  workerKilled: event<{ worker: number; timeoutName: string; seconds: number }>(
+    'warn',
+    (f) => `Worker ${f.worker} did not stop within ${f.timeoutName} (${f.seconds}s) — force terminating`,
+  ),
+  reloadSignal: event('info', () => 'Received SIGHUP — triggering graceful reload'),
+  reloadRequested: event(
+    'info',
+    () => 'Reload requested through the control socket — triggering graceful reload',
+  ),
+  reloadQueued: event('info', () => 'A reload is in progress — queued one more reload to run after it'),
+  reloadIgnored: event<{ state: string }>('warn', (f) => `Reload ignored: the server is ${f.state}`),
+  spawning: event<{ workers: number; generation: number }>(
+    'info',
+    (f) => `Spawning ${f.workers} new worker(s) (generation ${f.generation})...`,
+  ),
+  drainingOld: event<{ generation: number }>(
+    'info',
+    (f) => `New workers spawned. Draining old workers (generation ${f.generation})...`,
+  ),
+  workerIdle: event<{ worker: number; generation: number }>(
+    'info',
+    (f) => `Worker ${f.worker} (generation ${f.generation}) is idle`,
+  ),
+  reloadComplete: event<{ workers: number; generation: number }>(
+    'info',
+    (f) => `Graceful reload complete. Running ${f.workers} worker(s) on generation ${f.generation}`,
+  ),
+  reloadFailed: event<{ reason: string }>(
+    'error',
+    (f) => `Reload failed — continuing with previous version: ${f.reason}`,
+  ),
+  reloadAborted: event('warn', () => 'Reload aborted by shutdown'),
+  controlListening: event<{ path: string }>('debug', (f) => `Control socket listening at ${f.path}`),
+  controlUnavailable: event<{ path: string; error: string }>(
+    'warn',
+    (f) =>
+      `Control socket ${f.path} unavailable (${f.error}) — pounce reload/stop/status will not reach this server`,
+  ),
   // Requests
   requestTimeout: event<{ method: string; url: string; seconds: number; responseStarted: boolean }>(
     'warn',

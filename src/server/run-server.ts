@@ -4,7 +4,7 @@
 //   shutdownTimeout, then cut) → stop accepting → app shutdown hooks (up to shutdownHookTimeout).
 // Used by `pounce serve` and by the programmatic serve().
 
-import { fireDrain, shutdownHooks, startupHooks } from '../app/lifecycle.ts';
+import { type DrainReason, fireDrain, shutdownHooks, startupHooks } from '../app/lifecycle.ts';
 import { type AppHandler, errorText } from '../app/shape.ts';
 import type { Config } from '../config/options.ts';
 import { ErrorCode, PounceError } from '../errors.ts';
@@ -22,7 +22,12 @@ export interface ShutdownResult {
 export interface RunningServer {
   readonly url: string;
   readonly core: DrainableServer;
-  /** Runs the shutdown sequence once; later calls return the same promise. */
+  /**
+   * Drains the connections for a shutdown or a reload (DESIGN.md's table). Runs once: a later call
+   * returns the first drain's promise, whatever its reason.
+   */
+  drain(reason: DrainReason): Promise<ShutdownResult>;
+  /** The whole single-process shutdown: drain('shutdown'), then the app's shutdown hooks. Runs once. */
   shutdown(): Promise<ShutdownResult>;
 }
 
@@ -64,7 +69,7 @@ export async function runStartupHooks(): Promise<void> {
   }
 }
 
-async function runShutdownHooks(seconds: number, log: Logger): Promise<void> {
+export async function runShutdownHooks(seconds: number, log: Logger): Promise<void> {
   const all = Promise.all(
     shutdownHooks().map(async (hook) => {
       try {
@@ -90,9 +95,10 @@ export async function startServer(
 ): Promise<RunningServer> {
   const core = new DrainableServer(handler, config, log, workerId);
   const url = await core.listen(listenTarget(config), config.backlog);
-  let shutdownPromise: Promise<ShutdownResult> | undefined;
+  let draining: Promise<ShutdownResult> | undefined;
+  let shuttingDown: Promise<ShutdownResult> | undefined;
 
-  const shutdown = async (): Promise<ShutdownResult> => {
+  const drainForShutdown = async (): Promise<ShutdownResult> => {
     core.markDraining();
     if (config.shutdownDelay > 0) {
       log.event('shutdownDelay', { seconds: config.shutdownDelay });
@@ -112,17 +118,35 @@ export async function startServer(
     await new Promise((r) => setTimeout(r, LISTENER_LINGER_MS));
     await core.closeListener();
     await core.finishLateConnections(IDLE_GRACE_MS);
-    log.event('workerStopped', { worker: workerId });
-    await runShutdownHooks(config.shutdownHookTimeout, log);
     return { forced };
+  };
+
+  // A reload drain stops accepting at once (the new generation accepts) and has its own deadline.
+  const drainForReload = async (): Promise<ShutdownResult> => {
+    fireDrain('reload', (err) => log.event('drainHookFailed', { error: errorText(err) }));
+    return core.drain({
+      reason: 'reload',
+      keepAccepting: false,
+      timeoutSeconds: config.reloadTimeout,
+      timeoutName: 'reloadTimeout',
+    });
+  };
+
+  const drain = (reason: DrainReason) => {
+    draining ??= reason === 'reload' ? drainForReload() : drainForShutdown();
+    return draining;
   };
 
   return {
     url,
     core,
+    drain,
     shutdown() {
-      shutdownPromise ??= shutdown();
-      return shutdownPromise;
+      shuttingDown ??= drain('shutdown').then(async (result) => {
+        await runShutdownHooks(config.shutdownHookTimeout, log);
+        return result;
+      });
+      return shuttingDown;
     },
   };
 }

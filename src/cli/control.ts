@@ -1,0 +1,102 @@
+// `pounce reload | stop | status`: talk to a running supervisor over its control socket. The socket
+// is found from the same configuration `pounce serve` used (working directory, config file, env,
+// flags), or named with --control-socket.
+
+import net from 'node:net';
+import { loadConfig } from '../config/load.ts';
+import { type ControlRequest, type ControlResponse, controlSocketPath } from '../control/protocol.ts';
+import { ExitCode } from '../errors.ts';
+import type { StatusReport } from '../supervisor/supervisor.ts';
+import type { ParsedArgs } from './args.ts';
+
+function ask(
+  socketPath: string,
+  request: ControlRequest,
+): Promise<{ response: ControlResponse; closed: Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(socketPath);
+    let buffer = '';
+    const closed = new Promise<void>((r) => socket.once('close', () => r()));
+    socket.setEncoding('utf8');
+    socket.once('connect', () => socket.write(`${JSON.stringify(request)}\n`));
+    socket.on('data', (chunk: string) => {
+      buffer += chunk;
+      const newline = buffer.indexOf('\n');
+      if (newline >= 0)
+        resolve({ response: JSON.parse(buffer.slice(0, newline)) as ControlResponse, closed });
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
+        reject(
+          new Error(
+            `no running pounce server found (control socket ${socketPath} ${err.code === 'ENOENT' ? 'does not exist' : 'refuses connections'}); run this command with the configuration pounce serve was started with, or pass --control-socket`,
+          ),
+        );
+      } else reject(err);
+    });
+    socket.once('close', () =>
+      reject(new Error('the server closed the control connection without an answer')),
+    );
+  });
+}
+
+export async function controlCommand(args: ParsedArgs): Promise<number> {
+  const cwd = process.cwd();
+  const { config } = await loadConfig({
+    cwd,
+    env: process.env,
+    flags: args.flags,
+    configFile: args.configFile,
+  });
+  const socketPath = controlSocketPath(config, cwd);
+  const command = args.command as ControlRequest['command'];
+  let answer: Awaited<ReturnType<typeof ask>>;
+  try {
+    answer = await ask(socketPath, { command });
+  } catch (err) {
+    process.stderr.write(`pounce ${command}: ${(err as Error).message}\n`);
+    return ExitCode.FAILURE;
+  }
+  const { response, closed } = answer;
+  if (!response.ok) {
+    process.stderr.write(`pounce ${command}: failed — ${response.error}\n`);
+    return ExitCode.FAILURE;
+  }
+  switch (response.command) {
+    case 'reload':
+      process.stdout.write(`Reload complete: generation ${response.generation} is serving\n`);
+      return ExitCode.OK;
+    case 'stop':
+      process.stdout.write('Stopping...\n');
+      await closed;
+      process.stdout.write('Stopped\n');
+      return ExitCode.OK;
+    case 'status':
+      process.stdout.write(
+        args.json ? `${JSON.stringify(response.status, null, 2)}\n` : formatStatus(response.status),
+      );
+      return ExitCode.OK;
+  }
+}
+
+function duration(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  return h ? `${h}h ${m}m ${s}s` : m ? `${m}m ${s}s` : `${s}s`;
+}
+
+export function formatStatus(status: StatusReport): string {
+  const lines = [
+    `pounce ${status.state}, generation ${status.generation}, pid ${status.pid}, up ${duration(status.uptimeSeconds)}`,
+    `listening on ${status.url ?? '(not yet)'}`,
+    '',
+    `${'WORKER'.padEnd(8)}${'PID'.padEnd(9)}${'GEN'.padEnd(6)}${'STATE'.padEnd(10)}${'CONNS'.padEnd(7)}UPTIME`,
+  ];
+  for (const w of status.workers) {
+    lines.push(
+      `${String(w.id).padEnd(8)}${String(w.pid).padEnd(9)}${String(w.generation).padEnd(6)}${w.state.padEnd(10)}${String(w.connections ?? '?').padEnd(7)}${duration(w.uptimeSeconds)}`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}

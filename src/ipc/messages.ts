@@ -1,0 +1,57 @@
+// The one IPC protocol between the supervisor and its workers: a discriminated union each way,
+// handled on each side by a dispatch table (`Handlers`), so every message has exactly one place
+// that understands it.
+
+import type { DrainReason } from '../app/lifecycle.ts';
+import type { Config } from '../config/options.ts';
+
+/** Supervisor → worker. */
+export type ToWorker =
+  | {
+      type: 'drain';
+      reason: DrainReason;
+      /** Shutdown keeps accepting (new connections answered 503); reload stops accepting at once. */
+      keepAccepting: boolean;
+    }
+  /**
+   * The worker may exit. Sent only after the supervisor has handled the worker's `drained`, which the
+   * worker sends after closing its listener: by then the cluster primary has processed that close
+   * and routes no more connections to it. Any connection routed before is ahead of this message on
+   * the same channel, so the worker has seen (and refused, for redistribution) all of them.
+   */
+  | { type: 'exit' }
+  | { type: 'stats'; requestId: number };
+
+/** Worker → supervisor. */
+export type FromWorker =
+  /** App imported, startup hooks done, listening. */
+  | { type: 'ready'; url: string }
+  /** The worker could not start; it exits right after. */
+  | { type: 'failed'; code: string; message: string }
+  | { type: 'draining'; connections: number }
+  /** Every connection has closed (or was cut at the deadline: `forced`); waiting for `exit`. */
+  | { type: 'drained'; forced: number }
+  | { type: 'stats'; requestId: number; connections: number };
+
+export type Handlers<M extends { type: string }> = {
+  [K in M['type']]: (message: Extract<M, { type: K }>) => void;
+};
+
+/** Calls the handler for `message`, ignoring anything that is not a message of this protocol. */
+export function dispatch<M extends { type: string }>(handlers: Handlers<M>, message: unknown): void {
+  if (typeof message !== 'object' || message === null) return;
+  const type = (message as { type?: unknown }).type;
+  if (typeof type !== 'string' || !Object.hasOwn(handlers, type)) return;
+  (handlers[type as M['type']] as (m: unknown) => void)(message);
+}
+
+/** What a worker is told at birth, through its environment (JSON). */
+export interface WorkerInit {
+  workerId: number;
+  generation: number;
+  app: string;
+  cwd: string;
+  config: Config;
+}
+
+export const WORKER_INIT_ENV = 'POUNCE_INTERNAL_WORKER';

@@ -1,0 +1,400 @@
+// The supervisor: runs generations of worker processes on the listening socket that Node's cluster
+// primary (this process) holds, swaps generations on reload without dropping a request, replaces
+// crashed workers, and shuts everything down gracefully.
+//
+// It is a state machine:  starting → serving ⇄ reloading → stopping → stopped
+// and SIGNAL_TABLE below says what every signal does in every state.
+
+import type { Config } from '../config/options.ts';
+import { ErrorCode, type ErrorCode as ErrorCodeType, PounceError } from '../errors.ts';
+import type { Logger } from '../log/logger.ts';
+import { IDLE_GRACE_MS } from '../server/drainable-server.ts';
+import { describeExit, WorkerProcess as Worker, type WorkerProcess } from './worker-process.ts';
+
+export type SupervisorState = 'starting' | 'serving' | 'reloading' | 'stopping' | 'stopped';
+export type SupervisorSignal = 'SIGHUP' | 'SIGTERM' | 'SIGINT';
+type Action = 'reload' | 'queueReload' | 'shutdown' | 'abortReloadAndShutdown' | 'exitNow' | 'ignore';
+
+/** What each signal does in each state. */
+export const SIGNAL_TABLE: Readonly<Record<SupervisorState, Readonly<Record<SupervisorSignal, Action>>>> = {
+  // A reload before the first generation is up has nothing to replace.
+  starting: { SIGHUP: 'ignore', SIGTERM: 'shutdown', SIGINT: 'shutdown' },
+  serving: { SIGHUP: 'reload', SIGTERM: 'shutdown', SIGINT: 'shutdown' },
+  // Any number of SIGHUPs during a reload queue exactly one more reload: the code on disk may have
+  // changed again after the running reload imported it.
+  reloading: { SIGHUP: 'queueReload', SIGTERM: 'abortReloadAndShutdown', SIGINT: 'abortReloadAndShutdown' },
+  // The second SIGTERM/SIGINT: the user means it.
+  stopping: { SIGHUP: 'ignore', SIGTERM: 'exitNow', SIGINT: 'exitNow' },
+  stopped: { SIGHUP: 'ignore', SIGTERM: 'exitNow', SIGINT: 'exitNow' },
+};
+
+export type ReloadOutcome = { ok: true; generation: number } | { ok: false; reason: string };
+
+export interface WorkerStatus {
+  id: number;
+  pid: number;
+  generation: number;
+  state: string;
+  connections: number | null;
+  uptimeSeconds: number;
+}
+
+export interface StatusReport {
+  pid: number;
+  state: SupervisorState;
+  generation: number;
+  url: string | undefined;
+  uptimeSeconds: number;
+  workers: WorkerStatus[];
+}
+
+/** Unexpected exits allowed within CRASH_WINDOW_MS before the supervisor gives up. */
+const MAX_CRASHES = 5;
+const CRASH_WINDOW_MS = 60_000;
+const RESTART_BASE_DELAY_MS = 100;
+const RESTART_MAX_DELAY_MS = 5_000;
+/** Slack on top of a worker's own deadlines before the supervisor kills it (a blocked event loop). */
+const BACKSTOP_SLACK_MS = 3_000;
+
+export interface SupervisorOptions {
+  config: Config;
+  app: string;
+  cwd: string;
+  log: Logger;
+  /** Ends the process with a status (after a crash loop, a second signal, a finished shutdown). */
+  exit: (code: number) => void;
+}
+
+export class Supervisor {
+  readonly startedAt = Date.now();
+  readonly #config: Config;
+  readonly #app: string;
+  readonly #cwd: string;
+  readonly #log: Logger;
+  readonly #exit: (code: number) => void;
+  #state: SupervisorState = 'starting';
+  /** The generation that serves (the newest that became ready). */
+  #generation = 0;
+  /** The last generation number handed out (a failed reload uses one up too). */
+  #lastGeneration = 0;
+  readonly #workers = new Set<WorkerProcess>();
+  #nextWorkerId = 0;
+  #runningReload: Promise<ReloadOutcome> | undefined;
+  #queuedReload: Promise<ReloadOutcome> | undefined;
+  #abortReload: AbortController | undefined;
+  #crashTimes: number[] = [];
+  #stopping: Promise<number> | undefined;
+  #url: string | undefined;
+
+  constructor(options: SupervisorOptions) {
+    this.#config = options.config;
+    this.#app = options.app;
+    this.#cwd = options.cwd;
+    this.#log = options.log;
+    this.#exit = options.exit;
+  }
+
+  get state(): SupervisorState {
+    return this.#state;
+  }
+
+  get url(): string | undefined {
+    return this.#url;
+  }
+
+  /** Starts generation 0; rejects with the first worker's failure if it cannot start. */
+  async start(): Promise<void> {
+    const fresh = this.#spawnGeneration(0);
+    try {
+      await this.#allReady(fresh, undefined);
+    } catch (err) {
+      if (this.#state !== 'starting') return; // a signal stopped the start; stop() ends the process
+      this.#state = 'stopping';
+      for (const worker of fresh) worker.kill();
+      await Promise.all(fresh.map((w) => w.exited));
+      this.#state = 'stopped';
+      const code = (err as { code?: ErrorCodeType }).code ?? ErrorCode.STARTUP_TIMEOUT;
+      throw new PounceError(code, `No worker could start: ${(err as Error).message}`);
+    }
+    if (this.#state !== 'starting') return;
+    this.#url = fresh[0]?.url;
+    this.#state = 'serving';
+    this.#log.event('listening', { url: this.#url ?? '?', workers: this.#config.workers });
+  }
+
+  /** Applies SIGNAL_TABLE. */
+  handleSignal(signal: SupervisorSignal): void {
+    this.#apply(signal, 'signal');
+  }
+
+  /** `pounce stop`: what SIGTERM does. */
+  requestStop(): void {
+    this.#apply('SIGTERM', 'control');
+  }
+
+  #apply(signal: SupervisorSignal, origin: 'signal' | 'control'): void {
+    const exit = this.#exit;
+    const action = SIGNAL_TABLE[this.#state][signal];
+    switch (action) {
+      case 'reload':
+      case 'queueReload':
+        this.#log.event('reloadSignal');
+        void this.reload();
+        return;
+      case 'shutdown':
+      case 'abortReloadAndShutdown':
+        if (origin === 'control') this.#log.event('stopRequested');
+        else this.#log.event('signalShutdown', { signal });
+        void this.stop(0).then(exit);
+        return;
+      case 'exitNow':
+        this.#log.event('signalForce', { signal });
+        for (const worker of this.#workers) worker.kill();
+        exit(1);
+        return;
+      case 'ignore':
+        this.#log.event('reloadIgnored', { state: this.#state });
+        return;
+    }
+  }
+
+  /**
+   * Reloads: spawn a new generation, wait until all of it is ready, then drain the old one. During
+   * a reload, further requests share one queued reload.
+   */
+  reload(): Promise<ReloadOutcome> {
+    if (this.#state === 'reloading' && this.#runningReload) {
+      if (!this.#queuedReload) {
+        this.#log.event('reloadQueued');
+        this.#queuedReload = this.#runningReload.then(() => {
+          this.#queuedReload = undefined;
+          return this.#beginReload();
+        });
+      }
+      return this.#queuedReload;
+    }
+    return this.#beginReload();
+  }
+
+  #beginReload(): Promise<ReloadOutcome> {
+    if (this.#state !== 'serving') {
+      this.#log.event('reloadIgnored', { state: this.#state });
+      return Promise.resolve({ ok: false, reason: `the server is ${this.#state}` });
+    }
+    this.#runningReload = this.#runReload().finally(() => {
+      this.#runningReload = undefined;
+    });
+    return this.#runningReload;
+  }
+
+  async #runReload(): Promise<ReloadOutcome> {
+    this.#state = 'reloading';
+    const abort = new AbortController();
+    this.#abortReload = abort;
+    const oldGeneration = this.#generation;
+    const newGeneration = ++this.#lastGeneration;
+    this.#log.event('spawning', { workers: this.#config.workers, generation: newGeneration });
+    const fresh = this.#spawnGeneration(newGeneration);
+    try {
+      await this.#allReady(fresh, abort.signal);
+    } catch (err) {
+      // Workers that did become ready may already have accepted connections on the shared socket:
+      // drain those like an old generation; the others never listened and are simply stopped.
+      const ready = fresh.filter((w) => w.state === 'ready');
+      for (const worker of fresh) if (worker.state !== 'ready') worker.kill();
+      if (abort.signal.aborted) {
+        this.#log.event('reloadAborted');
+        return { ok: false, reason: 'aborted by shutdown' };
+      }
+      const reason = (err as Error).message;
+      this.#log.event('reloadFailed', { reason });
+      await this.#retire(ready, 'reload');
+      this.#state = 'serving';
+      this.#topUp();
+      return { ok: false, reason };
+    }
+    if (abort.signal.aborted) {
+      this.#log.event('reloadAborted');
+      return { ok: false, reason: 'aborted by shutdown' };
+    }
+
+    this.#generation = newGeneration;
+    const old = [...this.#workers].filter((w) => w.generation !== newGeneration && !w.exitExpected);
+    this.#log.event('drainingOld', { generation: oldGeneration });
+    await this.#retire(old, 'reload');
+    if (this.#state === 'reloading') {
+      this.#log.event('reloadComplete', { workers: this.#current().length, generation: newGeneration });
+      this.#state = 'serving';
+      this.#topUp();
+    }
+    return { ok: true, generation: newGeneration };
+  }
+
+  /** Graceful shutdown of every worker in parallel. Resolves with the exit status. */
+  stop(exitCode = 0): Promise<number> {
+    this.#stopping ??= (async () => {
+      this.#state = 'stopping';
+      this.#abortReload?.abort();
+      const live = [...this.#workers];
+      this.#log.event('shuttingDown', { workers: live.length });
+      await this.#retire(live, 'shutdown');
+      this.#state = 'stopped';
+      this.#log.event('allStopped');
+      return exitCode;
+    })();
+    return this.#stopping;
+  }
+
+  async status(): Promise<StatusReport> {
+    const now = Date.now();
+    const workers = await Promise.all(
+      [...this.#workers].map(async (w) => ({
+        id: w.id,
+        pid: w.pid,
+        generation: w.generation,
+        state: w.state,
+        connections: (await w.connections()) ?? null,
+        uptimeSeconds: Math.round((now - w.startedAt) / 1000),
+      })),
+    );
+    workers.sort((a, b) => a.id - b.id);
+    return {
+      pid: process.pid,
+      state: this.#state,
+      generation: this.#generation,
+      url: this.#url,
+      uptimeSeconds: Math.round((now - this.startedAt) / 1000),
+      workers,
+    };
+  }
+
+  #current(): WorkerProcess[] {
+    return [...this.#workers].filter((w) => w.generation === this.#generation && !w.exitExpected);
+  }
+
+  #spawnGeneration(generation: number): WorkerProcess[] {
+    return Array.from({ length: this.#config.workers }, () => this.#spawn(generation));
+  }
+
+  #spawn(generation: number): WorkerProcess {
+    const worker = new Worker({
+      workerId: this.#nextWorkerId++,
+      generation,
+      app: this.#app,
+      cwd: this.#cwd,
+      config: this.#config,
+    });
+    this.#workers.add(worker);
+    this.#log.event('workerSpawned', { worker: worker.id, generation, pid: worker.pid });
+    worker.ready.then(
+      () => this.#log.event('workerReady', { worker: worker.id, generation, url: worker.url ?? '?' }),
+      (err: Error & { code?: string }) => {
+        if (!worker.exitExpected) {
+          this.#log.event('workerFailed', {
+            worker: worker.id,
+            generation,
+            code: err.code ?? 'POUNCE_ERR_WORKER',
+            reason: err.message,
+          });
+        }
+      },
+    );
+    worker.exited.then((info) => this.#onExit(worker, describeExit(info)));
+    return worker;
+  }
+
+  /**
+   * Waits until every worker is ready. Rejects with the first failure, or when one is not ready
+   * within startupTimeout (the worker enforces it too; this catches a worker whose event loop is
+   * blocked), or when `abort` fires.
+   */
+  async #allReady(workers: WorkerProcess[], abort: AbortSignal | undefined): Promise<void> {
+    const seconds = this.#config.startupTimeout;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new PounceError(
+              ErrorCode.STARTUP_TIMEOUT,
+              `a worker did not become ready within startupTimeout (${seconds}s)`,
+            ),
+          ),
+        seconds * 1000 + 1000,
+      );
+    });
+    const aborted = new Promise<never>((_, reject) => {
+      abort?.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
+    });
+    try {
+      await Promise.race([Promise.all(workers.map((w) => w.ready)), timeout, aborted]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Drains `workers` and waits until they have exited. Each worker reports `drained`, is released
+   * to exit, and is killed if it outlives its deadline (plus hooks and slack).
+   */
+  async #retire(workers: WorkerProcess[], reason: 'reload' | 'shutdown'): Promise<void> {
+    const c = this.#config;
+    const [timeoutName, seconds] =
+      reason === 'reload'
+        ? (['reloadTimeout', c.reloadTimeout] as const)
+        : (['shutdownTimeout', c.shutdownTimeout] as const);
+    const budgetMs =
+      (seconds + (reason === 'shutdown' ? c.shutdownDelay : 0) + c.shutdownHookTimeout) * 1000 +
+      IDLE_GRACE_MS +
+      BACKSTOP_SLACK_MS;
+    await Promise.all(
+      workers.map(async (worker) => {
+        if (!worker.alive) return;
+        worker.drain(reason, reason === 'shutdown');
+        const backstop = setTimeout(() => {
+          this.#log.event('workerKilled', { worker: worker.id, timeoutName, seconds });
+          worker.kill();
+        }, budgetMs);
+        void worker.drained.then(() => {
+          if (reason === 'reload' && worker.alive) {
+            this.#log.event('workerIdle', { worker: worker.id, generation: worker.generation });
+          }
+          worker.release();
+        });
+        await worker.exited;
+        clearTimeout(backstop);
+      }),
+    );
+  }
+
+  #onExit(worker: WorkerProcess, exit: string): void {
+    this.#workers.delete(worker);
+    if (this.#state === 'stopping' || this.#state === 'stopped' || worker.exitExpected) {
+      this.#log.event('workerStopped', { worker: worker.id });
+      return;
+    }
+    this.#log.event('workerCrashed', { worker: worker.id, generation: worker.generation, exit });
+    // During boot and reload the waiting code sees the failure itself, and topUp() runs after.
+    if (this.#state !== 'serving' || worker.generation !== this.#generation) return;
+    const now = Date.now();
+    this.#crashTimes = this.#crashTimes.filter((t) => now - t < CRASH_WINDOW_MS);
+    this.#crashTimes.push(now);
+    if (this.#crashTimes.length > MAX_CRASHES) {
+      this.#log.event('crashLoop', { crashes: this.#crashTimes.length, seconds: CRASH_WINDOW_MS / 1000 });
+      void this.stop(1).then(this.#exit);
+      return;
+    }
+    const delayMs = Math.min(
+      RESTART_BASE_DELAY_MS * 2 ** (this.#crashTimes.length - 1),
+      RESTART_MAX_DELAY_MS,
+    );
+    this.#log.event('workerRestarting', { generation: this.#generation, delayMs });
+    setTimeout(() => this.#topUp(), delayMs);
+  }
+
+  /** Brings the serving generation back to `workers` processes. */
+  #topUp(): void {
+    if (this.#state !== 'serving') return;
+    for (let n = this.#current().length; n < this.#config.workers; n++) this.#spawn(this.#generation);
+  }
+}

@@ -1,0 +1,143 @@
+// The supervisor's handle on one worker process: its identity (id, generation, pid), its state as
+// the worker reports it over IPC, and the commands the supervisor can give it.
+
+import cluster, { type Worker } from 'node:cluster';
+import {
+  dispatch,
+  type FromWorker,
+  type Handlers,
+  type ToWorker,
+  WORKER_INIT_ENV,
+  type WorkerInit,
+} from '../ipc/messages.ts';
+
+export type WorkerState = 'starting' | 'ready' | 'draining' | 'drained' | 'stopped';
+
+export interface ExitInfo {
+  code: number | null;
+  signal: string | null;
+}
+
+export function describeExit({ code, signal }: ExitInfo): string {
+  return signal ? `killed by ${signal}` : `exit status ${code}`;
+}
+
+export class WorkerProcess {
+  readonly id: number;
+  readonly generation: number;
+  readonly pid: number;
+  readonly startedAt = Date.now();
+  state: WorkerState = 'starting';
+  url: string | undefined;
+  /** Set when pounce itself ordered the exit (drain, kill); any other exit is a crash. */
+  exitExpected = false;
+  /** Resolves when the worker reports ready; rejects with the cause if it fails or exits first. */
+  readonly ready: Promise<void>;
+  /** Resolves when the worker has reported `drained` (connections closed or cut). */
+  readonly drained: Promise<number>;
+  readonly exited: Promise<ExitInfo>;
+  readonly #worker: Worker;
+  readonly #statsWaiters = new Map<number, (connections: number) => void>();
+  #nextRequestId = 0;
+
+  constructor(init: WorkerInit) {
+    this.id = init.workerId;
+    this.generation = init.generation;
+    this.#worker = cluster.fork({ [WORKER_INIT_ENV]: JSON.stringify(init) });
+    this.pid = this.#worker.process.pid ?? -1;
+
+    let onReady: () => void = () => {};
+    let onFailed: (err: Error) => void = () => {};
+    this.ready = new Promise<void>((resolve, reject) => {
+      onReady = resolve;
+      onFailed = reject;
+    });
+    // A failed start is observed through `ready`; never let it surface as an unhandled rejection.
+    this.ready.catch(() => {});
+    let onDrained: (forced: number) => void = () => {};
+    this.drained = new Promise((resolve) => {
+      onDrained = resolve;
+    });
+    this.exited = new Promise((resolve) => {
+      this.#worker.once('exit', (code, signal) => {
+        this.state = 'stopped';
+        const info = { code, signal };
+        onFailed(new Error(`worker ${this.id} exited before it was ready (${describeExit(info)})`));
+        onDrained(0);
+        for (const waiter of this.#statsWaiters.values()) waiter(0);
+        resolve(info);
+      });
+    });
+    // IPC errors (the channel closing as the worker dies) are reported through 'exit'.
+    this.#worker.on('error', () => {});
+
+    const handlers: Handlers<FromWorker> = {
+      ready: (message) => {
+        this.state = 'ready';
+        this.url = message.url;
+        onReady();
+      },
+      failed: (message) => {
+        onFailed(Object.assign(new Error(message.message), { code: message.code }));
+      },
+      draining: () => {
+        this.state = 'draining';
+      },
+      drained: (message) => {
+        this.state = 'drained';
+        onDrained(message.forced);
+      },
+      stats: (message) => {
+        this.#statsWaiters.get(message.requestId)?.(message.connections);
+        this.#statsWaiters.delete(message.requestId);
+      },
+    };
+    this.#worker.on('message', (message) => dispatch(handlers, message));
+  }
+
+  get alive(): boolean {
+    return this.state !== 'stopped';
+  }
+
+  #send(message: ToWorker): void {
+    if (this.#worker.isConnected()) this.#worker.send(message);
+  }
+
+  /** Tells the worker to drain; it reports `drained` and then waits for release(). */
+  drain(reason: 'reload' | 'shutdown', keepAccepting: boolean): void {
+    this.exitExpected = true;
+    if (this.state === 'starting' || this.state === 'ready') this.state = 'draining';
+    this.#send({ type: 'drain', reason, keepAccepting });
+  }
+
+  /** Lets a drained worker exit (see `exit` in ipc/messages.ts for why this is a separate step). */
+  release(): void {
+    this.#send({ type: 'exit' });
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    this.exitExpected = true;
+    try {
+      this.#worker.process.kill(signal);
+    } catch {
+      // already gone
+    }
+  }
+
+  /** Open connections of the worker, or undefined if it does not answer within `timeoutMs`. */
+  connections(timeoutMs = 1000): Promise<number | undefined> {
+    if (!this.alive) return Promise.resolve(0);
+    const requestId = this.#nextRequestId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#statsWaiters.delete(requestId);
+        resolve(undefined);
+      }, timeoutMs);
+      this.#statsWaiters.set(requestId, (n) => {
+        clearTimeout(timer);
+        resolve(n);
+      });
+      this.#send({ type: 'stats', requestId });
+    });
+  }
+}
