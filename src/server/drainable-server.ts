@@ -29,6 +29,11 @@ import { abortRequest, linkResponse } from './request-signal.ts';
 
 /** How long a keep-alive connection must stay idle during a drain before we close it. */
 export const IDLE_GRACE_MS = 1000;
+/**
+ * A connection that has not sent a single byte yet was opened to send a request: its client is
+ * about to, so it gets longer than a used keep-alive connection (still bounded by the deadline).
+ */
+export const FIRST_REQUEST_GRACE_MS = 5000;
 
 export type ListenTarget =
   | { fd: number }
@@ -248,11 +253,17 @@ export class DrainableServer {
   #armIdle(socket: TrackedSocket) {
     const state = socket[kState];
     clearTimeout(state.idleTimer);
-    state.idleTimer = setTimeout(() => {
-      // Re-check: a request may have arrived on this socket since the timer was armed.
-      const res = socket._httpMessage;
-      if (!res || res.writableFinished) socket.destroy();
-    }, IDLE_GRACE_MS);
+    const bytesAtArm = socket.bytesRead;
+    state.idleTimer = setTimeout(
+      () => {
+        const res = socket._httpMessage;
+        if (res && !res.writableFinished) return; // a request arrived: its response re-arms us
+        // Bytes arrived since arming (a request still being sent): not idle, look again later.
+        if (socket.bytesRead !== bytesAtArm) this.#armIdle(socket);
+        else socket.destroy();
+      },
+      bytesAtArm === 0 ? FIRST_REQUEST_GRACE_MS : IDLE_GRACE_MS,
+    );
     state.idleTimer.unref();
   }
 

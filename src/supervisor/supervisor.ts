@@ -79,7 +79,8 @@ export class Supervisor {
   #lastGeneration = 0;
   readonly #workers = new Set<WorkerProcess>();
   #nextWorkerId = 0;
-  #runningReload: Promise<ReloadOutcome> | undefined;
+  /** Settles when the running reload has finished, old generation drained included. */
+  #reloadDone: Promise<void> | undefined;
   #queuedReload: Promise<ReloadOutcome> | undefined;
   #abortReload: AbortController | undefined;
   #crashTimes: number[] = [];
@@ -159,14 +160,16 @@ export class Supervisor {
   }
 
   /**
-   * Reloads: spawn a new generation, wait until all of it is ready, then drain the old one. During
-   * a reload, further requests share one queued reload.
+   * Reloads: spawn a new generation, wait until all of it is ready, then drain the old one.
+   * Resolves at the cutover — the new generation serving, the old one told to drain — or with the
+   * failure; the old generation's drain goes on after that (the reload is complete when it ends,
+   * and is logged then). During a reload, further requests share one queued reload.
    */
   reload(): Promise<ReloadOutcome> {
-    if (this.#state === 'reloading' && this.#runningReload) {
+    if (this.#state === 'reloading' && this.#reloadDone) {
       if (!this.#queuedReload) {
         this.#log.event('reloadQueued');
-        this.#queuedReload = this.#runningReload.then(() => {
+        this.#queuedReload = this.#reloadDone.then(() => {
           this.#queuedReload = undefined;
           return this.#beginReload();
         });
@@ -181,13 +184,17 @@ export class Supervisor {
       this.#log.event('reloadIgnored', { state: this.#state });
       return Promise.resolve({ ok: false, reason: `the server is ${this.#state}` });
     }
-    this.#runningReload = this.#runReload().finally(() => {
-      this.#runningReload = undefined;
+    let report: (outcome: ReloadOutcome) => void = () => {};
+    const outcome = new Promise<ReloadOutcome>((resolve) => {
+      report = resolve;
     });
-    return this.#runningReload;
+    this.#reloadDone = this.#runReload(report).finally(() => {
+      this.#reloadDone = undefined;
+    });
+    return outcome;
   }
 
-  async #runReload(): Promise<ReloadOutcome> {
+  async #runReload(report: (outcome: ReloadOutcome) => void): Promise<void> {
     this.#state = 'reloading';
     const abort = new AbortController();
     this.#abortReload = abort;
@@ -204,30 +211,33 @@ export class Supervisor {
       for (const worker of fresh) if (worker.state !== 'ready') worker.kill();
       if (abort.signal.aborted) {
         this.#log.event('reloadAborted');
-        return { ok: false, reason: 'aborted by shutdown' };
+        report({ ok: false, reason: 'aborted by shutdown' });
+        return;
       }
       const reason = (err as Error).message;
       this.#log.event('reloadFailed', { reason });
+      report({ ok: false, reason });
       await this.#retire(ready, 'reload');
       this.#state = 'serving';
       this.#topUp();
-      return { ok: false, reason };
+      return;
     }
     if (abort.signal.aborted) {
       this.#log.event('reloadAborted');
-      return { ok: false, reason: 'aborted by shutdown' };
+      report({ ok: false, reason: 'aborted by shutdown' });
+      return;
     }
 
     this.#generation = newGeneration;
     const old = [...this.#workers].filter((w) => w.generation !== newGeneration && !w.exitExpected);
     this.#log.event('drainingOld', { generation: oldGeneration });
+    report({ ok: true, generation: newGeneration });
     await this.#retire(old, 'reload');
     if (this.#state === 'reloading') {
       this.#log.event('reloadComplete', { workers: this.#current().length, generation: newGeneration });
       this.#state = 'serving';
       this.#topUp();
     }
-    return { ok: true, generation: newGeneration };
   }
 
   /** Graceful shutdown of every worker in parallel. Resolves with the exit status. */

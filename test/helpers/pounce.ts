@@ -4,6 +4,8 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -159,17 +161,31 @@ export function spawnPounce(t: TestContext, args: string[], options: SpawnOption
   };
 }
 
-/** Starts `pounce serve APP` on a free port and waits until it listens. */
+/** Starts `pounce serve APP` on a free port, with its own control socket, and waits until it listens. */
 export async function startServer(
   t: TestContext,
   app: string,
   flags: string[] = [],
   options: SpawnOptions = {},
-): Promise<PounceProcess & { url: string; port: number }> {
-  const proc = spawnPounce(t, ['serve', app, '--port', '0', ...flags], options);
+): Promise<PounceProcess & { url: string; port: number; control: string }> {
+  const control = flags.includes('--control-socket')
+    ? flags[flags.indexOf('--control-socket') + 1]!
+    : path.join(mkdtempSync(path.join(tmpdir(), 'pounce-ctl-')), 'control.sock');
+  const extra = flags.includes('--control-socket') ? [] : ['--control-socket', control];
+  const proc = spawnPounce(t, ['serve', app, '--port', '0', ...extra, ...flags], options);
   const listening = await proc.waitForEvent('listening');
   const url = String(listening.url);
-  return Object.assign(proc, { url, port: Number(new URL(url).port) });
+  return Object.assign(proc, { url, port: Number(new URL(url).port), control });
+}
+
+/** Runs `pounce reload|stop|status` against a server started by startServer. */
+export function control(
+  t: TestContext,
+  server: { control: string },
+  command: 'reload' | 'stop' | 'status',
+  extra: string[] = [],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runPounce(t, [command, '--control-socket', server.control, ...extra], { timeoutMs: 60_000 });
 }
 
 /** Runs `pounce ARGS...` to completion (bounded by `timeoutMs`). */

@@ -1,0 +1,48 @@
+// Promise 1, measured: a bounded load (kept-alive and fresh-connection GETs, POSTs with bodies,
+// slow requests that span reloads; no client retries) runs while 20 reloads happen. Every single
+// request must get a 2xx.
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { runLoad, summarize } from '../bench/load-generator.ts';
+import { control, startServer } from './helpers/pounce.ts';
+import { ReloadableApp } from './helpers/reloadable-app.ts';
+
+const RELOADS = 20;
+
+describe('zero dropped requests under load across reloads', () => {
+  for (const workers of [1, 2]) {
+    test(`${workers} worker(s), ${RELOADS} reloads`, async (t) => {
+      const app = new ReloadableApp('v0');
+      const server = await startServer(t, app.file, ['--workers', String(workers), '--log-level', 'info']);
+      const load = runLoad({
+        url: server.url,
+        durationMs: 240_000,
+        maxRequests: 500_000,
+        keepAlive: 4,
+        fresh: 2,
+        post: 2,
+        slow: 2,
+        slowMs: 700,
+        requestTimeoutMs: 10_000,
+      });
+      try {
+        for (let i = 1; i <= RELOADS; i++) {
+          app.write(`v${i}`);
+          const reload = await control(t, server, 'reload');
+          assert.equal(reload.code, 0, `reload ${i}: ${reload.stderr}`);
+        }
+      } finally {
+        load.stop();
+      }
+      const report = await load.done;
+      t.diagnostic(`${workers} worker(s): ${summarize(report)}`);
+      assert.equal(report.failed, 0, `${summarize(report)}\n${JSON.stringify(report.samples, null, 1)}`);
+      assert.ok(report.total > 500, `enough load to mean something: ${report.total}`);
+      for (const kind of ['keepAlive', 'fresh', 'post', 'slow'] as const)
+        assert.ok(report.byLoop[kind] > 0, kind);
+      const last = await fetch(`${server.url}/version`).then((r) => r.text());
+      assert.equal(last, `v${RELOADS}`);
+    });
+  }
+});
