@@ -66,6 +66,8 @@ export interface LoadRun {
   stop(): void;
   /** Completed requests so far. */
   readonly completed: number;
+  /** Failed requests so far. */
+  readonly failed: number;
   readonly done: Promise<LoadReport>;
 }
 
@@ -220,6 +222,9 @@ export function runLoad(options: LoadOptions): LoadRun {
     },
     get completed() {
       return completed;
+    },
+    get failed() {
+      return completed - ok;
     },
     done,
   };

@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { runLoad, summarize } from '../bench/load-generator.ts';
 import type { StatusReport } from '../src/supervisor/supervisor.ts';
 import { connect, request } from './helpers/http.ts';
 import { control, startServer } from './helpers/pounce.ts';
@@ -184,19 +185,35 @@ describe('reload', () => {
 });
 
 describe('crashes and orphans', () => {
-  test('kill -9 of a worker: it is replaced and the other keeps serving', async (t) => {
+  test('kill -9 of a worker under load: it is replaced and the other keeps serving', async (t) => {
     const app = new ReloadableApp('v1');
     const server = await startServer(t, app.file, ['--workers', '2']);
     const before = await status(t, server);
     const victim = before.workers[0]!;
+    const load = runLoad({ url: server.url, durationMs: 20_000, keepAlive: 2, fresh: 2, post: 1 });
+    await new Promise((r) => setTimeout(r, 500));
     process.kill(victim.pid, 'SIGKILL');
-    const results = await Promise.all(Array.from({ length: 40 }, () => request(`${server.url}/version`)));
-    assert.ok(results.every((r) => r.status === 200));
     await server.waitForEvent('workerCrashed');
     await waitFor('the replacement', async () => {
       const s = await status(t, server);
       return s.workers.length === 2 && s.workers.every((w) => w.state === 'ready' && w.pid !== victim.pid);
     });
+    const atReplacement = { completed: load.completed, failed: load.failed };
+    await new Promise((r) => setTimeout(r, 1000));
+    load.stop();
+    const report = await load.done;
+    t.diagnostic(summarize(report));
+    // Only requests the killed worker had accepted can fail; after the replacement, none.
+    assert.ok(
+      report.failed <= 8,
+      `at most the killed worker's in-flight requests fail: ${summarize(report)}`,
+    );
+    assert.equal(
+      report.failed,
+      atReplacement.failed,
+      `no failure after the replacement: ${summarize(report)}`,
+    );
+    assert.ok(report.total > atReplacement.completed + 50, 'requests kept completing after the replacement');
     const after = await status(t, server);
     assert.equal(after.generation, 0);
     assert.ok(
@@ -208,6 +225,28 @@ describe('crashes and orphans', () => {
       /^Worker 0 \(generation 0\) exited unexpectedly \(killed by SIGKILL\)$/,
     );
     for (let i = 0; i < 20; i++) assert.equal((await request(`${server.url}/version`)).status, 200);
+  });
+
+  test('SIGTERM to one worker: it is replaced through a handoff, with no failed request', async (t) => {
+    const app = new ReloadableApp('v1');
+    const server = await startServer(t, app.file, ['--workers', '2']);
+    const victim = (await status(t, server)).workers[1]!;
+    const load = runLoad({ url: server.url, durationMs: 20_000, keepAlive: 2, fresh: 2, post: 1, slow: 1 });
+    await new Promise((r) => setTimeout(r, 300));
+    process.kill(victim.pid, 'SIGTERM');
+    await waitFor('the handoff', async () => {
+      const s = await status(t, server);
+      return s.workers.length === 2 && s.workers.every((w) => w.state === 'ready' && w.pid !== victim.pid);
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    load.stop();
+    const report = await load.done;
+    assert.equal(report.failed, 0, summarize(report));
+    assert.ok(!server.logs.some((l) => l.event === 'workerCrashed'));
+    assert.match(
+      String(server.logs.find((l) => l.event === 'workerReplacing')?.msg),
+      /Replacing worker 1 \(generation 0\): it received SIGTERM/,
+    );
   });
 
   test('kill -9 of the supervisor: no worker is alive two seconds later', async (t) => {

@@ -7,12 +7,8 @@ import type { Config } from '../config/options.ts';
 
 /** Supervisor → worker. */
 export type ToWorker =
-  | {
-      type: 'drain';
-      reason: DrainReason;
-      /** Shutdown keeps accepting (new connections answered 503); reload stops accepting at once. */
-      keepAccepting: boolean;
-    }
+  /** Shutdown keeps accepting (new connections answered 503); reload stops accepting at once. */
+  | { type: 'drain'; reason: DrainReason }
   /**
    * The worker may exit. Sent only after the supervisor has handled the worker's `drained`, which the
    * worker sends after closing its listener: by then the cluster primary has processed that close
@@ -31,7 +27,12 @@ export type FromWorker =
   | { type: 'draining'; connections: number }
   /** Every connection has closed (or was cut at the deadline: `forced`); waiting for `exit`. */
   | { type: 'drained'; forced: number }
-  | { type: 'stats'; requestId: number; connections: number };
+  | { type: 'stats'; requestId: number; connections: number }
+  /**
+   * The worker itself received SIGTERM/SIGINT. The supervisor decides: part of its own shutdown
+   * (the signal went to the whole process group), or a request to replace this one worker.
+   */
+  | { type: 'signalled'; signal: 'SIGTERM' | 'SIGINT' };
 
 export type Handlers<M extends { type: string }> = {
   [K in M['type']]: (message: Extract<M, { type: K }>) => void;

@@ -74,6 +74,10 @@ export const catalogue = {
     'warn',
     (f) => `Starting a replacement worker (generation ${f.generation}) in ${f.delayMs} ms`,
   ),
+  workerReplacing: event<{ worker: number; generation: number; why: string }>(
+    'info',
+    (f) => `Replacing worker ${f.worker} (generation ${f.generation}): ${f.why}`,
+  ),
   crashLoop: event<{ crashes: number; seconds: number }>(
     'fatal',
     (f) =>

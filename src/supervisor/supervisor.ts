@@ -310,6 +310,7 @@ export class Supervisor {
       },
     );
     worker.exited.then((info) => this.#onExit(worker, describeExit(info)));
+    worker.onSignalled = (signal) => this.#replace(worker, `it received ${signal}`);
     return worker;
   }
 
@@ -360,7 +361,7 @@ export class Supervisor {
     await Promise.all(
       workers.map(async (worker) => {
         if (!worker.alive) return;
-        worker.drain(reason, reason === 'shutdown');
+        worker.drain(reason);
         const backstop = setTimeout(() => {
           this.#log.event('workerKilled', { worker: worker.id, timeoutName, seconds });
           worker.kill();
@@ -400,6 +401,22 @@ export class Supervisor {
     );
     this.#log.event('workerRestarting', { generation: this.#generation, delayMs });
     setTimeout(() => this.#topUp(), delayMs);
+  }
+
+  /**
+   * Replaces one worker through the same handoff as a reload: its successor is ready before it
+   * drains, so the worker count never drops. When the signal went to the whole process group the
+   * supervisor's own shutdown is underway (or about to be) and retires everything anyway.
+   */
+  async #replace(worker: WorkerProcess, why: string): Promise<void> {
+    if ((this.#state !== 'serving' && this.#state !== 'reloading') || worker.exitExpected) return;
+    worker.exitExpected = true;
+    this.#log.event('workerReplacing', { worker: worker.id, generation: worker.generation, why });
+    if (worker.generation === this.#generation) {
+      const successor = this.#spawn(worker.generation);
+      await successor.ready.catch(() => {});
+    }
+    await this.#retire([worker], 'reload');
   }
 
   /** Brings the serving generation back to `workers` processes. */

@@ -31,6 +31,8 @@ export class WorkerProcess {
   url: string | undefined;
   /** Set when pounce itself ordered the exit (drain, kill); any other exit is a crash. */
   exitExpected = false;
+  /** Called when the worker reports that it was sent SIGTERM/SIGINT directly. */
+  onSignalled: (signal: string) => void = () => {};
   /** Resolves when the worker reports ready; rejects with the cause if it fails or exits first. */
   readonly ready: Promise<void>;
   /** Resolves when the worker has reported `drained` (connections closed or cut). */
@@ -87,6 +89,7 @@ export class WorkerProcess {
         this.state = 'drained';
         onDrained(message.forced);
       },
+      signalled: (message) => this.onSignalled(message.signal),
       stats: (message) => {
         this.#statsWaiters.get(message.requestId)?.(message.connections);
         this.#statsWaiters.delete(message.requestId);
@@ -104,10 +107,10 @@ export class WorkerProcess {
   }
 
   /** Tells the worker to drain; it reports `drained` and then waits for release(). */
-  drain(reason: 'reload' | 'shutdown', keepAccepting: boolean): void {
+  drain(reason: 'reload' | 'shutdown'): void {
     this.exitExpected = true;
     if (this.state === 'starting' || this.state === 'ready') this.state = 'draining';
-    this.#send({ type: 'drain', reason, keepAccepting });
+    this.#send({ type: 'drain', reason });
   }
 
   /** Lets a drained worker exit (see `exit` in ipc/messages.ts for why this is a separate step). */

@@ -62,17 +62,21 @@ const handlers: Handlers<ToWorker> = {
 };
 process.on('message', (message) => dispatch(handlers, message));
 
-// Signals sent to the worker itself: Ctrl-C reaches the whole foreground process group, and
-// systemd's default KillMode=control-group signals every process of the unit. Such a signal starts
-// the same shutdown drain the supervisor would order (the supervisor, signalled too, orders it
-// anyway: drains run once). A second one exits at once.
+// Signals sent to the worker itself: Ctrl-C reaches the whole foreground process group, systemd's
+// default KillMode=control-group signals every process of the unit, and an operator may signal one
+// worker to have it replaced. The supervisor tells these apart (it was signalled too, or not), so
+// the worker only reports the signal. Without a supervisor it drains and exits on its own. A second
+// signal exits at once.
 let signalled = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {
     if (signalled) process.exit(1);
     signalled = true;
-    // Without a supervisor to say so, nobody will release this worker: release it ourselves.
-    if (!process.connected) exitAllowed();
+    if (process.connected) {
+      send({ type: 'signalled', signal });
+      return;
+    }
+    exitAllowed();
     void drainAndExit('shutdown');
   });
 }

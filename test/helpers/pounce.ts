@@ -53,6 +53,8 @@ export interface SpawnOptions {
   cwd?: string;
   /** Run this script instead of the pounce CLI (for the programmatic API). */
   script?: string;
+  /** startServer: leave the control socket at its default place instead of a private one. */
+  defaultControlSocket?: boolean;
   env?: Record<string, string | undefined>;
 }
 
@@ -168,10 +170,11 @@ export async function startServer(
   flags: string[] = [],
   options: SpawnOptions = {},
 ): Promise<PounceProcess & { url: string; port: number; control: string }> {
+  const own = flags.includes('--control-socket') || options.defaultControlSocket;
   const control = flags.includes('--control-socket')
     ? flags[flags.indexOf('--control-socket') + 1]!
     : path.join(mkdtempSync(path.join(tmpdir(), 'pounce-ctl-')), 'control.sock');
-  const extra = flags.includes('--control-socket') ? [] : ['--control-socket', control];
+  const extra = own ? [] : ['--control-socket', control];
   const proc = spawnPounce(t, ['serve', app, '--port', '0', ...extra, ...flags], options);
   const listening = await proc.waitForEvent('listening');
   const url = String(listening.url);

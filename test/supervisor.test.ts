@@ -1,0 +1,109 @@
+// The supervisor around several workers: shutdown drains them all in parallel, a signal to the
+// whole process group (Ctrl-C, systemd's KillMode=control-group) behaves like one to the
+// supervisor, and the control commands and pid file work.
+
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { request } from './helpers/http.ts';
+import { appPath, control, runPounce, startServer } from './helpers/pounce.ts';
+
+const APP = appPath('node-listener.ts');
+
+describe('supervised shutdown', () => {
+  test('SIGTERM drains every worker in parallel; in-flight requests complete; exit 0', async (t) => {
+    const server = await startServer(t, APP, ['--workers', '2']);
+    const inFlight = Array.from({ length: 6 }, () => request(`${server.url}/slow?ms=1200`));
+    await new Promise((r) => setTimeout(r, 300));
+    server.signal('SIGTERM');
+    for (const res of await Promise.all(inFlight)) {
+      assert.equal(res.status, 200);
+      assert.equal(res.body, 'slow done 1200\n');
+    }
+    assert.equal((await server.exited).code, 0);
+    const messages = server.logs.map((l) => l.msg);
+    assert.ok(messages.includes('Received SIGTERM — initiating shutdown'));
+    assert.ok(messages.includes('Shutting down 2 worker(s)...'));
+    assert.ok(messages.includes('Worker 0 stopped') && messages.includes('Worker 1 stopped'));
+    assert.equal(messages.at(-1), 'All workers stopped');
+  });
+
+  test('Ctrl-C (SIGINT to the whole process group) is one graceful shutdown', async (t) => {
+    const server = await startServer(t, APP, ['--workers', '2']);
+    const slow = request(`${server.url}/slow?ms=1000`);
+    await new Promise((r) => setTimeout(r, 200));
+    process.kill(-server.pid, 'SIGINT');
+    const res = await slow;
+    assert.equal(res.status, 200);
+    assert.equal((await server.exited).code, 0);
+    assert.ok(!server.logs.some((l) => l.event === 'workerCrashed'));
+    assert.equal(server.logs.filter((l) => l.event === 'allStopped').length, 1);
+  });
+
+  test('a stuck request is cut at shutdownTimeout, logged, and the exit status is still 0', async (t) => {
+    const server = await startServer(t, APP, ['--workers', '2', '--shutdown-timeout', '1']);
+    const stuck = request(`${server.url}/slow?ms=60000`).catch((err: Error) => err.message);
+    await new Promise((r) => setTimeout(r, 200));
+    server.signal('SIGTERM');
+    assert.match(String(await stuck), /socket hang up|ECONNRESET/);
+    assert.equal((await server.exited).code, 0);
+    assert.match(
+      String(server.logs.find((l) => l.event === 'workerForce')?.msg),
+      /^Worker \d did not stop within shutdownTimeout \(1s\) — force terminating 1 connection\(s\)$/,
+    );
+  });
+});
+
+describe('control commands and pid file', () => {
+  test('status (text and --json), stop, and the pid file', async (t) => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'pounce-pid-'));
+    const pidFile = path.join(dir, 'pounce.pid');
+    const server = await startServer(t, APP, ['--workers', '2', '--pid-file', pidFile]);
+    assert.equal(readFileSync(pidFile, 'utf8'), `${server.pid}\n`);
+    assert.equal(
+      statSync(server.control).mode & 0o777,
+      0o600,
+      'the control socket is readable by its owner only',
+    );
+    assert.equal(statSync(path.dirname(server.control)).mode & 0o077, 0, 'and lives in a private directory');
+
+    const text = await control(t, server, 'status');
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, new RegExp(`^pounce serving, generation 0, pid ${server.pid}, up \\d+s\\n`));
+    assert.match(text.stdout, /WORKER {2}PID {6}GEN {3}STATE {5}CONNS {2}UPTIME/);
+    assert.equal(text.stdout.match(/ready/g)?.length, 2);
+
+    const json = JSON.parse((await control(t, server, 'status', ['--json'])).stdout);
+    assert.equal(json.state, 'serving');
+    assert.equal(json.url, server.url);
+    assert.deepEqual(
+      json.workers.map((w: { id: number; connections: number }) => [w.id, w.connections]),
+      [
+        [0, 0],
+        [1, 0],
+      ],
+    );
+
+    const stop = await control(t, server, 'stop');
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.equal(stop.stdout, 'Stopping...\nStopped\n');
+    assert.equal((await server.exited).code, 0);
+    assert.ok(!existsSync(pidFile), 'the pid file is removed on exit');
+    assert.ok(!existsSync(server.control), 'the control socket is removed on exit');
+    const gone = await control(t, server, 'status');
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /no running pounce server found/);
+  });
+
+  test('pounce reload finds the server from the same configuration, without --control-socket', async (t) => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'pounce-cwd-'));
+    const server = await startServer(t, APP, ['--port', '0'], { cwd: dir, defaultControlSocket: true });
+    // Same cwd and the same listen flags (`--port 0`) give the same default control socket.
+    const status = await runPounce(t, ['status', '--port', '0', '--json'], { cwd: dir });
+    assert.equal(status.code, 0, status.stderr);
+    assert.equal(JSON.parse(status.stdout).pid, server.pid);
+  });
+});
