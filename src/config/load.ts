@@ -102,6 +102,12 @@ function checkCombination(config: Config) {
   if (config.uds !== undefined && config.fd !== undefined) {
     throw configError('Invalid listener: uds and fd are both set — choose one way to listen');
   }
+  if ((config.certFile === undefined) !== (config.keyFile === undefined)) {
+    throw configError('Invalid TLS: certFile and keyFile must be set together');
+  }
+  if (config.caFile !== undefined && config.certFile === undefined) {
+    throw configError('Invalid TLS: caFile is set without certFile and keyFile');
+  }
 }
 
 /** Finds the config file to read: the explicit one, else the single `pounce.config.*` in cwd. */

@@ -181,6 +181,28 @@ export const options = {
     65535,
     'FD',
   ),
+  certFile: optionalString(
+    'TLS certificate chain (PEM). With keyFile, serves HTTPS; re-read by every reload, so rotating a certificate is one reload.',
+    'a non-empty file path',
+    'PATH',
+    (s) => s.length > 0 && !s.includes('\0'),
+  ),
+  keyFile: optionalString(
+    'TLS private key (PEM) for certFile.',
+    'a non-empty file path',
+    'PATH',
+    (s) => s.length > 0 && !s.includes('\0'),
+  ),
+  caFile: optionalString(
+    'Extra CA certificates (PEM) to send with the chain or to verify client certificates against.',
+    'a non-empty file path',
+    'PATH',
+    (s) => s.length > 0 && !s.includes('\0'),
+  ),
+  http2: boolean(
+    'Serve HTTP/2 (with TLS: negotiated by ALPN, HTTP/1.1 still served; without TLS: h2c prior knowledge and HTTP/1.1).',
+    false,
+  ),
   backlog: integer('Maximum length of the queue of pending connections.', 511, 1, 65535),
   workers: integer('Number of worker processes serving the app.', 1, 1, 1024, { env: ['WEB_CONCURRENCY'] }),
   workerMode: choice('How workers run: separate processes, or threads in one process.', 'process', [
