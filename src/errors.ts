@@ -20,6 +20,8 @@ export const ErrorCode = {
   STARTUP_HOOK: 'POUNCE_ERR_STARTUP_HOOK',
   /** The app was not ready within `startupTimeout`. */
   STARTUP_TIMEOUT: 'POUNCE_ERR_STARTUP_TIMEOUT',
+  /** The TLS certificate, key or CA file is missing or invalid. */
+  TLS: 'POUNCE_ERR_TLS',
   /** The listening socket could not be opened (address in use, permission, bad fd). */
   LISTEN: 'POUNCE_ERR_LISTEN',
 } as const;

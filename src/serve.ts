@@ -4,13 +4,13 @@
 //   import { serve } from 'pounce';
 //   const server = await serve(app, { port: 3000, healthCheckPath: '/health', shutdownTimeout: 15 });
 
-import type http from 'node:http';
-import type { Interface } from './app/shape.ts';
+import type { Interface, UpgradeHandler } from './app/shape.ts';
 import { toHandler } from './app/shape.ts';
 import { loadConfig } from './config/load.ts';
 import type { UserConfig } from './config/options.ts';
 import { ExitCode } from './errors.ts';
 import { createLogger } from './log/logger.ts';
+import type { NodeServer } from './server/create-server.ts';
 import {
   runStartupHooks,
   type ShutdownResult,
@@ -26,13 +26,15 @@ export interface ServeOptions
    * exits at once). Default true; with false, call `shutdown()` yourself.
    */
   signals?: boolean;
+  /** Receives HTTP upgrade requests (WebSocket), e.g. `(req, socket, head) => wss.handleUpgrade(...)`. */
+  upgrade?: UpgradeHandler;
 }
 
 export interface PounceServer {
   /** Where the server listens, e.g. `http://127.0.0.1:3000` or `unix:/run/app.sock`. */
   readonly url: string;
-  /** The underlying Node server (for `upgrade` listeners and the like). */
-  readonly server: http.Server;
+  /** The underlying Node server (http, https or http2, per the options). */
+  readonly server: NodeServer;
   /** Graceful shutdown: health 503, shutdownDelay, drain, close, shutdown hooks. Idempotent. */
   shutdown(): Promise<ShutdownResult>;
 }
@@ -43,12 +45,13 @@ export interface PounceServer {
  * PounceError with code POUNCE_ERR_CONFIG. The environment and config files are not read.
  */
 export async function serve(app: unknown, options: ServeOptions = {}): Promise<PounceServer> {
-  const { signals = true, ...rest } = options;
+  const { signals = true, upgrade, ...rest } = options;
   const { config } = await loadConfig({ cwd: process.cwd(), env: {}, configFile: false, programmatic: rest });
   const log = createLogger(config);
   const running = await withStartupTimeout(
     (async () => {
       const handler = await toHandler(app, config.interface as Interface, 'The app passed to serve()');
+      handler.upgrade ??= upgrade;
       await runStartupHooks();
       return startServer(handler, config, log);
     })(),

@@ -69,6 +69,7 @@ export async function loadApp(spec: AppSpec, iface: Interface): Promise<LoadedAp
   const { value, where } = pickExport(mod, spec);
   registerModuleHooks(mod);
   const handler = await toHandler(value, iface, where);
+  handler.upgrade ??= moduleUpgrade(mod);
   return { spec, handler };
 }
 
@@ -109,6 +110,19 @@ function isPlainObjectWithApp(value: unknown): boolean {
     'app' in value &&
     typeof (value as { fetch?: unknown }).fetch !== 'function'
   );
+}
+
+/** `export function upgrade(req, socket, head)` next to the app receives WebSocket upgrades. */
+function moduleUpgrade(mod: Record<string, unknown>): AppHandler['upgrade'] {
+  const upgrade = mod.upgrade ?? (mod.default as { upgrade?: unknown } | undefined)?.upgrade;
+  if (upgrade === undefined) return undefined;
+  if (typeof upgrade !== 'function') {
+    throw new PounceError(
+      ErrorCode.APP_SHAPE,
+      `Export upgrade of the app module is ${describeValue(upgrade)}; it must be a function (req, socket, head)`,
+    );
+  }
+  return upgrade as AppHandler['upgrade'];
 }
 
 const HOOK_NAMES = ['onStartup', 'onDrain', 'onShutdown'] as const;

@@ -4,10 +4,12 @@
 // arguments, sync or async, returning one of these; run once per worker).
 
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { getRequestListener } from '@hono/node-server';
 import { describeValue, ErrorCode, PounceError } from '../errors.ts';
 
 export type Interface = 'auto' | 'node' | 'fetch';
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 export type FetchHandler = (
   request: Request,
   env: { incoming: IncomingMessage; outgoing: ServerResponse },
@@ -20,6 +22,8 @@ export interface AppHandler {
   listener: RequestListener;
   /** The original fetch function, for adapters that wrap it (request timeouts). */
   fetch?: FetchHandler;
+  /** Receives HTTP upgrade requests (WebSocket); without it upgrades are refused. */
+  upgrade?: UpgradeHandler;
 }
 
 type Classified =
@@ -66,9 +70,17 @@ function shapeError(where: string, value: unknown): PounceError {
   );
 }
 
+/** An `upgrade(req, socket, head)` method on the exported object (or the factory's product). */
+function upgradeOf(value: unknown): UpgradeHandler | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const upgrade = (value as { upgrade?: unknown }).upgrade;
+  return typeof upgrade === 'function' ? (upgrade.bind(value) as UpgradeHandler) : undefined;
+}
+
 /** Builds the request listener for an exported value, running its factory if it is one. */
 export async function toHandler(value: unknown, iface: Interface, where: string): Promise<AppHandler> {
   let c = classify(value, iface);
+  let upgrade = upgradeOf(value);
   let prefix = '';
   if (c?.kind === 'factory') {
     let produced: unknown;
@@ -80,6 +92,7 @@ export async function toHandler(value: unknown, iface: Interface, where: string)
       });
     }
     c = classify(produced, iface);
+    upgrade ??= upgradeOf(produced);
     if (c === undefined || c.kind === 'factory')
       throw shapeError(`The value returned by the factory ${where}`, produced);
     prefix = 'factory → ';
@@ -87,12 +100,23 @@ export async function toHandler(value: unknown, iface: Interface, where: string)
   if (c === undefined) throw shapeError(where, value);
   switch (c.kind) {
     case 'node':
-      return { kind: 'node', listener: c.listener, shape: prefix + c.shape };
+      return { kind: 'node', listener: c.listener, shape: prefix + c.shape, upgrade };
     case 'fetch':
-      return { kind: 'fetch', fetch: c.fetch, listener: fetchListener(c.fetch), shape: prefix + c.shape };
+      return {
+        kind: 'fetch',
+        fetch: c.fetch,
+        listener: fetchListener(c.fetch),
+        shape: prefix + c.shape,
+        upgrade,
+      };
     case 'fastify': {
       await c.app.ready();
-      return { kind: 'node', listener: c.app.routing.bind(c.app), shape: `${prefix}Fastify instance` };
+      return {
+        kind: 'node',
+        listener: c.app.routing.bind(c.app),
+        shape: `${prefix}Fastify instance`,
+        upgrade,
+      };
     }
     default:
       throw shapeError(where, value);

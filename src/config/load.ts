@@ -105,6 +105,11 @@ function checkCombination(config: Config) {
   if ((config.certFile === undefined) !== (config.keyFile === undefined)) {
     throw configError('Invalid TLS: certFile and keyFile must be set together');
   }
+  if (config.http2 && config.certFile === undefined) {
+    throw configError(
+      'Invalid http2: HTTP/2 needs TLS (certFile and keyFile) — Node cannot serve cleartext HTTP/2 and HTTP/1.1 on one port, and HTTP/1.1 clients and health checks must still connect',
+    );
+  }
   if (config.caFile !== undefined && config.certFile === undefined) {
     throw configError('Invalid TLS: caFile is set without certFile and keyFile');
   }

@@ -5,7 +5,9 @@
 //   request in flight when the drain starts     → finishes; response carries Connection: close
 //   next request on an open keep-alive socket   → served, with Connection: close
 //   idle keep-alive socket                      → closed only after it stayed idle for IDLE_GRACE_MS
-//   deadline                                    → every remaining socket destroyed
+//   HTTP/2 session                              → GOAWAY; open streams finish
+//   upgraded socket (WebSocket)                 → left to the app (drain signal); new upgrades 503
+//   deadline                                    → every remaining socket and session destroyed
 //
 // Why not server.close(): since Node 19 it destroys idle keep-alive sockets at once, and under load a
 // request is nearly always already on its way on such a socket; the client then sees a reset for a
@@ -17,15 +19,26 @@
 // whether a response is in progress (`socket._httpMessage`, the same field Node's own
 // closeIdleConnections() reads).
 
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, ServerHttp2Session } from 'node:http2';
 import net, { type AddressInfo, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { DrainReason } from '../app/lifecycle.ts';
 import type { AppHandler } from '../app/shape.ts';
 import type { Config } from '../config/options.ts';
 import { ErrorCode, PounceError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
+import { createNodeServer, type NodeServer, type Protocol } from './create-server.ts';
 import { respondHealth } from './health.ts';
 import { abortRequest, linkResponse } from './request-signal.ts';
+import {
+  closeHeader,
+  isHttp2,
+  isPath,
+  neuter,
+  respondUnavailable,
+  UPGRADE_UNAVAILABLE,
+} from './responses.ts';
 
 /** How long a keep-alive connection must stay idle during a drain before we close it. */
 export const IDLE_GRACE_MS = 1000;
@@ -35,24 +48,37 @@ export const IDLE_GRACE_MS = 1000;
  */
 export const FIRST_REQUEST_GRACE_MS = 5000;
 
-export type ListenTarget =
-  | { fd: number }
-  | { path: string }
-  | { host: string; port: number; backlog?: number };
+export type ListenTarget = { fd: number } | { path: string } | { host: string; port: number };
 
 type ServerConfig = Pick<
   Config,
-  'healthCheckPath' | 'requestTimeout' | 'keepAliveTimeout' | 'headersTimeout' | 'backlog'
+  | 'healthCheckPath'
+  | 'requestTimeout'
+  | 'keepAliveTimeout'
+  | 'headersTimeout'
+  | 'backlog'
+  | 'certFile'
+  | 'keyFile'
+  | 'caFile'
+  | 'http2'
 >;
 
 interface ConnState {
   /** Accepted after a shutdown drain began: its requests are answered 503. */
   late: boolean;
+  /** Handed to the app's upgrade handler (WebSocket): HTTP no longer runs on it. */
+  upgraded: boolean;
   idleTimer: NodeJS.Timeout | undefined;
 }
 
 const kState = Symbol('pounce.connection');
-type TrackedSocket = Socket & { [kState]: ConnState; _httpMessage?: ServerResponse | null };
+type TrackedSocket = Socket & {
+  [kState]: ConnState;
+  _httpMessage?: ServerResponse | null;
+  /** Set on TLS sockets: 'h2' when the connection carries an HTTP/2 session. */
+  alpnProtocol?: string | false;
+};
+type TrackedSession = ServerHttp2Session & { [kState]?: { late: boolean } };
 
 export interface DrainOptions {
   reason: DrainReason;
@@ -71,13 +97,15 @@ export interface DrainResult {
 }
 
 export class DrainableServer {
-  readonly server: http.Server;
+  readonly server: NodeServer;
+  readonly protocol: Protocol;
   readonly #handler: AppHandler;
   readonly #log: Logger;
   readonly #workerId: number;
   readonly #healthPath: string | undefined;
   readonly #requestTimeoutMs: number | undefined;
   readonly #sockets = new Set<TrackedSocket>();
+  readonly #sessions = new Set<TrackedSession>();
   #healthDraining = false;
   #draining = false;
   #rejectNew = false;
@@ -87,24 +115,19 @@ export class DrainableServer {
   /** Called when the last open connection closes. */
   #onEmpty: (() => void) | undefined;
 
+  /** Throws PounceError POUNCE_ERR_TLS if the certificate files are missing or invalid. */
   constructor(handler: AppHandler, config: ServerConfig, log: Logger, workerId = 0) {
     this.#handler = handler;
     this.#log = log;
     this.#workerId = workerId;
     this.#healthPath = config.healthCheckPath;
     this.#requestTimeoutMs = config.requestTimeout === undefined ? undefined : config.requestTimeout * 1000;
-    const headersTimeout = config.headersTimeout * 1000;
-    this.server = http.createServer(
-      {
-        keepAliveTimeout: config.keepAliveTimeout * 1000,
-        headersTimeout,
-        // Node's own requestTimeout bounds receiving the request (slowloris protection); it must not
-        // be shorter than headersTimeout. pounce's requestTimeout (the whole exchange) is ours.
-        requestTimeout: Math.max(300_000, headersTimeout),
-      },
-      this.#onRequest,
-    );
-    this.server.on('connection', this.#onConnection);
+    const created = createNodeServer(config, this.#onRequest);
+    this.server = created.server;
+    this.protocol = created.protocol;
+    this.server.on(created.connectionEvent, this.#onConnection);
+    if (created.protocol === 'h2') this.server.on('session', this.#onSession);
+    if (handler.upgrade) this.server.on('upgrade', this.#onUpgrade);
   }
 
   get draining(): boolean {
@@ -127,7 +150,7 @@ export class DrainableServer {
       const done = () => {
         this.server.off('error', onError);
         this.#listening = true;
-        resolve(addressUrl(this.server.address(), target));
+        resolve(addressUrl(this.server.address(), target, this.protocol === 'http' ? 'http' : 'https'));
       };
       if ('fd' in target) this.server.listen({ fd: target.fd, backlog }, done);
       else if ('path' in target) this.server.listen({ path: target.path, backlog }, done);
@@ -154,6 +177,9 @@ export class DrainableServer {
     if (active.length)
       this.#log.event('workerDraining', { worker: this.#workerId, connections: active.length });
     else this.#log.event('workerIdleShutdown', { worker: this.#workerId });
+    // GOAWAY: the client opens new streams on a new connection (to the new generation on a reload);
+    // the streams already open finish.
+    for (const session of this.#sessions) session.close();
     for (const socket of active) this.#drainSocket(socket);
 
     let deadline: NodeJS.Timeout | undefined;
@@ -209,6 +235,7 @@ export class DrainableServer {
   }
 
   destroyAll(): void {
+    for (const session of this.#sessions) session.destroy();
     for (const socket of this.#sockets) {
       const res = socket._httpMessage;
       if (res) abortRequest(res.req, new Error('The request was cut at the drain deadline'));
@@ -218,7 +245,7 @@ export class DrainableServer {
 
   #onConnection = (socket: Socket) => {
     const tracked = socket as TrackedSocket;
-    tracked[kState] = { late: this.#rejectNew, idleTimer: undefined };
+    tracked[kState] = { late: this.#rejectNew, upgraded: false, idleTimer: undefined };
     this.#sockets.add(tracked);
     socket.once('close', () => {
       clearTimeout(tracked[kState].idleTimer);
@@ -230,6 +257,16 @@ export class DrainableServer {
     if (this.#draining) this.#armIdle(tracked);
   };
 
+  #onSession = (session: ServerHttp2Session) => {
+    const tracked = session as TrackedSession;
+    tracked[kState] = { late: this.#rejectNew };
+    this.#sessions.add(tracked);
+    session.once('close', () => this.#sessions.delete(tracked));
+    // A session that starts during a drain serves the streams it arrived with (503 in a shutdown),
+    // then is told to go away.
+    if (this.#draining) setImmediate(() => session.close());
+  };
+
   #checkSettled() {
     if (!this.#onSettled) return;
     for (const socket of this.#sockets) if (!socket[kState].late) return;
@@ -238,6 +275,8 @@ export class DrainableServer {
 
   /** A socket that was open when the drain began. */
   #drainSocket(socket: TrackedSocket) {
+    // HTTP/2 sessions got GOAWAY; upgraded sockets belong to the app until the deadline.
+    if (socket.alpnProtocol === 'h2' || socket[kState].upgraded) return;
     const res = socket._httpMessage;
     if (!res || res.writableFinished) {
       this.#armIdle(socket);
@@ -252,6 +291,7 @@ export class DrainableServer {
 
   #armIdle(socket: TrackedSocket) {
     const state = socket[kState];
+    if (state.upgraded) return;
     clearTimeout(state.idleTimer);
     const bytesAtArm = socket.bytesRead;
     state.idleTimer = setTimeout(
@@ -269,21 +309,7 @@ export class DrainableServer {
 
   #onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const isHealth = this.#healthPath !== undefined && isPath(req.url, this.#healthPath);
-    if (this.#draining) {
-      const socket = req.socket as TrackedSocket;
-      const state = socket[kState];
-      if (state) {
-        clearTimeout(state.idleTimer);
-        // Node closes the socket after a Connection: close response; should the app have forced
-        // keep-alive anyway, the idle grace still closes it.
-        res.once('close', () => this.#armIdle(socket));
-      }
-      res.setHeader('connection', 'close');
-      if (this.#rejectNew && state?.late && !isHealth) {
-        respondUnavailable(res);
-        return;
-      }
-    }
+    if (this.#draining && this.#onRequestWhileDraining(req, res, isHealth)) return;
     if (isHealth) {
       respondHealth(req, res, this.#healthDraining);
       return;
@@ -298,6 +324,55 @@ export class DrainableServer {
     }
   };
 
+  /** The drain rules for one request; true if pounce answered it itself (503). */
+  #onRequestWhileDraining(req: IncomingMessage, res: ServerResponse, isHealth: boolean): boolean {
+    if (isHttp2(req)) {
+      const session = (req as unknown as Http2ServerRequest).stream.session as TrackedSession | undefined;
+      if (this.#rejectNew && session?.[kState]?.late && !isHealth) {
+        respondUnavailable(req, res);
+        return true;
+      }
+      return false;
+    }
+    const socket = req.socket as TrackedSocket;
+    const state = socket[kState];
+    if (state) {
+      clearTimeout(state.idleTimer);
+      // Node closes the socket after a Connection: close response; should the app have forced
+      // keep-alive anyway, the idle grace still closes it.
+      res.once('close', () => this.#armIdle(socket));
+    }
+    res.setHeader('connection', 'close');
+    if (this.#rejectNew && state?.late && !isHealth) {
+      respondUnavailable(req, res);
+      return true;
+    }
+    return false;
+  }
+
+  #onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (this.#draining) {
+      // A new WebSocket on a leaving worker would only be cut at the deadline: send it elsewhere.
+      socket.end(UPGRADE_UNAVAILABLE);
+      return;
+    }
+    const tracked = socket as TrackedSocket;
+    if (tracked[kState]) {
+      tracked[kState].upgraded = true;
+      clearTimeout(tracked[kState].idleTimer);
+    }
+    try {
+      this.#handler.upgrade!(req, socket, head);
+    } catch (err) {
+      this.#log.event('requestError', {
+        method: req.method ?? '?',
+        url: req.url ?? '?',
+        error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+      });
+      socket.destroy();
+    }
+  };
+
   #onAppError(req: IncomingMessage, res: ServerResponse, err: unknown) {
     this.#log.event('requestError', {
       method: req.method ?? '?',
@@ -305,7 +380,7 @@ export class DrainableServer {
       error: err instanceof Error ? (err.stack ?? err.message) : String(err),
     });
     if (!res.headersSent) {
-      res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+      res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8', ...closeHeader(req) });
       res.end('Internal Server Error\n');
     } else {
       res.destroy();
@@ -326,46 +401,11 @@ export class DrainableServer {
         res.destroy();
         return;
       }
-      respondUnavailable(res, 'Request timed out\n');
+      respondUnavailable(req, res, 'Request timed out\n');
       neuter(res);
     }, ms);
     res.once('close', () => clearTimeout(timer));
   }
-}
-
-function respondUnavailable(
-  res: ServerResponse,
-  body = 'Service Unavailable: the server is shutting down\n',
-) {
-  res.writeHead(503, {
-    'content-type': 'text/plain; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    connection: 'close',
-    'retry-after': '1',
-  });
-  res.end(body);
-}
-
-/**
- * After pounce answered a timed-out request itself, the app still holds `res` and will write to it
- * when its slow work ends. writeHead() on a sent response throws, and in an async callback that
- * would crash the worker; make the app's late writes no-ops instead.
- */
-function neuter(res: ServerResponse) {
-  const r = res as unknown as Record<string, unknown>;
-  r.writeHead = () => res;
-  r.setHeader = () => res;
-  r.appendHeader = () => res;
-  r.removeHeader = () => undefined;
-  r.flushHeaders = () => undefined;
-  r.write = () => true;
-  r.end = () => res;
-  res.on('error', () => {});
-}
-
-function isPath(url: string | undefined, path: string): boolean {
-  if (url === undefined || !url.startsWith(path)) return false;
-  return url.length === path.length || url[path.length] === '?';
 }
 
 function describeTarget(target: ListenTarget): string {
@@ -374,9 +414,13 @@ function describeTarget(target: ListenTarget): string {
   return `${target.host}:${target.port}`;
 }
 
-function addressUrl(address: string | AddressInfo | null, target: ListenTarget): string {
+function addressUrl(
+  address: string | AddressInfo | null,
+  target: ListenTarget,
+  scheme: 'http' | 'https',
+): string {
   if (typeof address === 'string') return `unix:${address}`;
   if (address === null) return describeTarget(target);
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return `http://${host}:${address.port}`;
+  return `${scheme}://${host}:${address.port}`;
 }

@@ -1,0 +1,87 @@
+// Builds the Node server for the configured protocol: HTTP/1.1, HTTPS, or HTTP/2 over TLS with
+// HTTP/1.1 fallback (ALPN). Certificate files are read here, when a worker starts, so a reload —
+// which starts new workers — picks up rotated certificates, and a broken one fails the new worker
+// (and so the reload) while the old generation keeps its certificate.
+
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import http2 from 'node:http2';
+import https from 'node:https';
+import tls from 'node:tls';
+import type { Config } from '../config/options.ts';
+import { ErrorCode, PounceError } from '../errors.ts';
+
+export type Protocol = 'http' | 'https' | 'h2';
+export type NodeServer = http.Server | https.Server | http2.Http2SecureServer;
+
+export interface CreatedServer {
+  server: NodeServer;
+  protocol: Protocol;
+  /** The event that hands over each new connection as the socket requests will see. */
+  connectionEvent: 'connection' | 'secureConnection';
+}
+
+type Listener = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+type ServerConfig = Pick<
+  Config,
+  'keepAliveTimeout' | 'headersTimeout' | 'certFile' | 'keyFile' | 'caFile' | 'http2'
+>;
+
+function readPem(option: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    const reason =
+      (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : (err as Error).message;
+    throw new PounceError(ErrorCode.TLS, `${option} ${file} ${reason}`);
+  }
+}
+
+function tlsOptions(config: ServerConfig): tls.SecureContextOptions {
+  const options: tls.SecureContextOptions = {
+    cert: readPem('certFile', config.certFile!),
+    key: readPem('keyFile', config.keyFile!),
+    ca: config.caFile ? readPem('caFile', config.caFile) : undefined,
+  };
+  try {
+    // Fails now, with OpenSSL's reason, rather than on the first handshake.
+    tls.createSecureContext(options);
+  } catch (err) {
+    throw new PounceError(
+      ErrorCode.TLS,
+      `certFile ${config.certFile} / keyFile ${config.keyFile} cannot be used: ${(err as Error).message}`,
+    );
+  }
+  return options;
+}
+
+export function createNodeServer(config: ServerConfig, onRequest: Listener): CreatedServer {
+  const headersTimeout = config.headersTimeout * 1000;
+  const timeouts = {
+    keepAliveTimeout: config.keepAliveTimeout * 1000,
+    headersTimeout,
+    // Node's own requestTimeout bounds receiving the request (slowloris protection); it must not
+    // be shorter than headersTimeout. pounce's requestTimeout (the whole exchange) is separate.
+    requestTimeout: Math.max(300_000, headersTimeout),
+  };
+  if (config.certFile === undefined) {
+    return {
+      server: http.createServer(timeouts, onRequest),
+      protocol: 'http',
+      connectionEvent: 'connection',
+    };
+  }
+  const secure = tlsOptions(config);
+  if (config.http2) {
+    const server = http2.createSecureServer({ ...secure, allowHTTP1: true }, onRequest as never);
+    // The HTTP/1.1 fallback reads these from the server object.
+    Object.assign(server, timeouts);
+    return { server, protocol: 'h2', connectionEvent: 'secureConnection' };
+  }
+  return {
+    server: https.createServer({ ...secure, ...timeouts }, onRequest),
+    protocol: 'https',
+    connectionEvent: 'secureConnection',
+  };
+}
