@@ -24,13 +24,13 @@ import type { Http2ServerRequest, ServerHttp2Session } from 'node:http2';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { DrainReason } from '../app/lifecycle.ts';
-import type { AppHandler } from '../app/shape.ts';
+import { type AppHandler, type FetchHandler, fetchListener } from '../app/shape.ts';
 import type { Config } from '../config/options.ts';
 import { ErrorCode, PounceError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
 import { createNodeServer, type NodeServer, type Protocol } from './create-server.ts';
 import { respondHealth } from './health.ts';
-import { abortRequest, linkResponse } from './request-signal.ts';
+import { abortRequest, linkResponse, withRequestSignal } from './request-signal.ts';
 import {
   closeHeader,
   isHttp2,
@@ -117,7 +117,10 @@ export class DrainableServer {
 
   /** Throws PounceError POUNCE_ERR_TLS if the certificate files are missing or invalid. */
   constructor(handler: AppHandler, config: ServerConfig, log: Logger, workerId = 0) {
-    this.#handler = handler;
+    this.#handler =
+      config.requestTimeout !== undefined && handler.fetch
+        ? { ...handler, listener: fetchListener(withRequestSignal(handler.fetch) as FetchHandler) }
+        : handler;
     this.#log = log;
     this.#workerId = workerId;
     this.#healthPath = config.healthCheckPath;

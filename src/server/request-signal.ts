@@ -38,3 +38,17 @@ export function abortRequest(req: IncomingMessage, reason: Error): void {
   tracked[kController] ??= new AbortController();
   tracked[kController].abort(reason);
 }
+
+type FetchLike = (request: Request, env: { incoming: IncomingMessage; outgoing: ServerResponse }) => unknown;
+
+/**
+ * For fetch apps under a requestTimeout: the Request the app sees carries a signal that also aborts
+ * when pounce cuts the request (the adapter's own signal only aborts when the client goes away).
+ * Costs a Request copy per request, so it is used only when requestTimeout is set.
+ */
+export function withRequestSignal(fetch: FetchLike): FetchLike {
+  return (request, env) => {
+    const signal = AbortSignal.any([request.signal, requestSignal(env.incoming)]);
+    return fetch(new Request(request, { signal, duplex: 'half' } as RequestInit), env);
+  };
+}

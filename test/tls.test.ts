@@ -1,0 +1,204 @@
+// TLS and HTTP/2 under reload and shutdown: certificates rotate with a reload, a bad certificate
+// fails clearly (at start) or aborts the reload (keeping the old one), HTTP/2 sessions get GOAWAY
+// and their open streams finish.
+
+import assert from 'node:assert/strict';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import http2 from 'node:http2';
+import https from 'node:https';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import tls from 'node:tls';
+import { type Cert, makeCert } from './helpers/certs.ts';
+import { appPath, control, runPounce, startServer } from './helpers/pounce.ts';
+
+const APP = appPath('versioned.mjs');
+
+function peerFingerprint(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+      resolve(socket.getPeerCertificate().fingerprint256);
+      socket.end();
+    });
+    socket.on('error', reject);
+  });
+}
+
+function httpsGet(
+  url: string,
+  ca: string,
+): Promise<{ status: number; body: string; alpn: string | false | null }> {
+  return new Promise((resolve, reject) => {
+    const req = https.get(url, { ca, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (c: string) => {
+        body += c;
+      });
+      res.on('end', () =>
+        resolve({ status: res.statusCode!, body, alpn: (res.socket as tls.TLSSocket).alpnProtocol }),
+      );
+    });
+    req.on('error', reject);
+  });
+}
+
+function h2Request(session: http2.ClientHttp2Session, p: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({ ':path': p });
+    let status = 0;
+    let body = '';
+    stream.on('response', (headers) => {
+      status = Number(headers[':status']);
+    });
+    stream.setEncoding('utf8').on('data', (c: string) => {
+      body += c;
+    });
+    stream.on('end', () => resolve({ status, body }));
+    stream.on('error', reject);
+  });
+}
+
+/** A cert/key pair at fixed paths, so a test can rotate the files in place. */
+function installedCert(initial: Cert): { cert: string; key: string; install(c: Cert): void } {
+  const dir = path.dirname(initial.cert);
+  const live = { cert: path.join(dir, 'live.crt'), key: path.join(dir, 'live.key') };
+  const install = (c: Cert) => {
+    copyFileSync(c.cert, live.cert);
+    copyFileSync(c.key, live.key);
+  };
+  install(initial);
+  return { ...live, install };
+}
+
+describe('TLS', () => {
+  test('serves HTTPS; a reload picks up a rotated certificate; a bad one aborts the reload and keeps the old', async (t) => {
+    const a = makeCert('cert-a');
+    const b = makeCert('cert-b', path.dirname(a.cert));
+    const files = installedCert(a);
+    const server = await startServer(t, APP, ['--cert-file', files.cert, '--key-file', files.key]);
+    assert.match(server.url, /^https:\/\//);
+    assert.equal(await peerFingerprint(server.port), a.fingerprint);
+    const res = await httpsGet(`${server.url}/`, readFileSync(a.cert, 'utf8'));
+    assert.equal(res.status, 200);
+
+    files.install(b);
+    assert.equal((await control(t, server, 'reload')).code, 0);
+    assert.equal(
+      await peerFingerprint(server.port),
+      b.fingerprint,
+      'new connections get the rotated certificate',
+    );
+
+    writeFileSync(files.cert, 'not a certificate\n');
+    const failed = await control(t, server, 'reload');
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr, /POUNCE_ERR_TLS|cannot be used/);
+    assert.equal(await peerFingerprint(server.port), b.fingerprint, 'the old certificate is kept');
+  });
+
+  test('a missing or invalid certificate at start is a clear error', async (t) => {
+    const a = makeCert('cert-a');
+    const missing = await runPounce(t, [
+      'serve',
+      APP,
+      '--port',
+      '0',
+      '--cert-file',
+      '/nonexistent.crt',
+      '--key-file',
+      a.key,
+    ]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /POUNCE_ERR_TLS: .*certFile \/nonexistent\.crt does not exist/);
+    const garbage = path.join(path.dirname(a.cert), 'garbage.pem');
+    writeFileSync(garbage, 'hello\n');
+    const invalid = await runPounce(t, [
+      'serve',
+      APP,
+      '--port',
+      '0',
+      '--cert-file',
+      garbage,
+      '--key-file',
+      a.key,
+    ]);
+    assert.equal(invalid.code, 1);
+    assert.match(invalid.stderr, /POUNCE_ERR_TLS: .*cannot be used: /);
+    const half = await runPounce(t, ['check', APP, '--cert-file', a.cert]);
+    assert.equal(half.code, 2);
+    assert.match(half.stderr, /certFile and keyFile must be set together/);
+    const h2c = await runPounce(t, ['check', APP, '--http2']);
+    assert.equal(h2c.code, 2);
+    assert.match(h2c.stderr, /HTTP\/2 needs TLS/);
+  });
+});
+
+describe('HTTP/2', () => {
+  async function h2Server(t: Parameters<typeof startServer>[0], extra: string[] = []) {
+    const cert = makeCert('h2');
+    const server = await startServer(t, APP, [
+      '--cert-file',
+      cert.cert,
+      '--key-file',
+      cert.key,
+      '--http2',
+      ...extra,
+    ]);
+    const ca = readFileSync(cert.cert, 'utf8');
+    const connect = () => {
+      const session = http2.connect(server.url, { ca });
+      session.on('error', () => {});
+      return session;
+    };
+    return { server, ca, connect };
+  }
+
+  test('h2 through ALPN, and HTTP/1.1 still served on the same port', async (t) => {
+    const { server, ca, connect } = await h2Server(t);
+    const session = connect();
+    const res = await h2Request(session, '/');
+    assert.equal(res.status, 200);
+    assert.match(res.body, /^v1 2\.0 /);
+    session.close();
+    const h1 = await httpsGet(`${server.url}/`, ca);
+    assert.equal(h1.status, 200);
+    assert.match(h1.body, /^v1 1\.1 /);
+  });
+
+  test('reload: the session gets GOAWAY, its open stream finishes, new streams go to the new generation', async (t) => {
+    const { server, connect } = await h2Server(t);
+    const session = connect();
+    const first = await h2Request(session, '/');
+    const oldPid = first.body.split(' ')[2];
+    const goaway = new Promise<number>((resolve) => session.once('goaway', (code) => resolve(code)));
+    const slow = h2Request(session, '/?ms=1500');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal((await control(t, server, 'reload')).code, 0);
+    assert.equal(await goaway, http2.constants.NGHTTP2_NO_ERROR);
+    const finished = await slow;
+    assert.equal(finished.status, 200);
+    assert.equal(finished.body.split(' ')[2], oldPid, 'the open stream finished on the old worker');
+    const next = connect();
+    const fresh = await h2Request(next, '/');
+    assert.notEqual(fresh.body.split(' ')[2], oldPid, 'a new connection reaches the new generation');
+    next.close();
+  });
+
+  test('shutdown: GOAWAY, the open stream finishes, exit 0; a stuck stream is cut at the deadline', async (t) => {
+    const { server, connect } = await h2Server(t, ['--shutdown-timeout', '2']);
+    const session = connect();
+    await h2Request(session, '/');
+    const goaway = new Promise<void>((resolve) => session.once('goaway', () => resolve()));
+    const slow = h2Request(session, '/?ms=1000');
+    const stuck = h2Request(session, '/?ms=60000').then(
+      (r) => (r.status === 200 ? 'completed' : 'cut'),
+      () => 'cut',
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    server.signal('SIGTERM');
+    await goaway;
+    assert.equal((await slow).status, 200);
+    assert.equal(await stuck, 'cut');
+    assert.equal((await server.exited).code, 0);
+  });
+});
