@@ -208,4 +208,15 @@ describe('requestTimeout', () => {
     const timeouts = server.logs.filter((l) => l.event === 'requestTimeout');
     assert.equal(timeouts.length, 2);
   });
+
+  test('a fetch app sees request.signal abort when its request times out', async (t) => {
+    const server = await startServer(t, appPath('fetch-timeout.mjs'), ['--request-timeout', '0.5']);
+    const res = await request(`${server.url}/slow`);
+    assert.equal(res.status, 503);
+    assert.equal(res.body, 'Request timed out\n');
+    const seen = await server.waitForEvent('appSawAbort');
+    assert.match(String(seen.msg), /requestTimeout exceeded/);
+    const post = await request(`${server.url}/echo`, { method: 'POST', body: 'hello' });
+    assert.equal(post.body, 'fetch POST hello', 'request bodies still reach the app');
+  });
 });
