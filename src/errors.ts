@@ -22,6 +22,8 @@ export const ErrorCode = {
   STARTUP_TIMEOUT: 'POUNCE_ERR_STARTUP_TIMEOUT',
   /** The TLS certificate, key or CA file is missing or invalid. */
   TLS: 'POUNCE_ERR_TLS',
+  /** A worker failed to start for a reason that has no code of its own (the message has it). */
+  WORKER: 'POUNCE_ERR_WORKER',
   /** The listening socket could not be opened (address in use, permission, bad fd). */
   LISTEN: 'POUNCE_ERR_LISTEN',
 } as const;
