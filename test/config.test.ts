@@ -73,8 +73,8 @@ describe('configuration precedence', () => {
 
   test('every option has a flag and an env variable named after it', () => {
     for (const name of optionNames) {
-      assert.match(kebab(name), /^[a-z]+(-[a-z]+)*$/);
-      assert.match(envName(name), /^POUNCE_[A-Z_]+$/);
+      assert.match(kebab(name), /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/);
+      assert.match(envName(name), /^POUNCE_[A-Z0-9_]+$/);
     }
   });
 });

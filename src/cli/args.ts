@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { kebab, type OptionName, optionNames, optionSpec } from '../config/options.ts';
 import { ErrorCode, PounceError } from '../errors.ts';
 
-export const COMMANDS = ['serve', 'check', 'reload', 'stop', 'status', 'help', 'version'] as const;
+export const COMMANDS = ['serve', 'check', 'reload', 'stop', 'status', 'scale', 'help', 'version'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface ParsedArgs {
@@ -16,6 +16,8 @@ export interface ParsedArgs {
   configFile: string | undefined;
   /** `status --json`. */
   json: boolean;
+  /** `scale N`: the number of workers. */
+  workers?: number;
 }
 
 type ParseArgsOptions = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
@@ -70,7 +72,17 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   }
   const command = first as Command;
   if (rest.length > 1) throw usageError(`Too many arguments: ${rest.join(' ')} — ${command} takes one APP`);
-  const app = rest[0];
+  if (command === 'scale') {
+    const count = rest[0];
+    if (count === undefined || !/^\d+$/.test(count) || Number(count) < 1 || Number(count) > 1024) {
+      const what =
+        count === undefined
+          ? 'Missing number of workers'
+          : `Invalid number of workers ${JSON.stringify(count)}`;
+      throw usageError(`${what} — usage: pounce scale N [options], N an integer from 1 to 1024`);
+    }
+  }
+  const app = command === 'scale' ? undefined : rest[0];
   if ((command === 'serve' || command === 'check') && app === undefined) {
     throw usageError(`Missing APP — usage: pounce ${command} PATH[:EXPORT] [options]`);
   }
@@ -81,7 +93,8 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
     if (value !== undefined) flags[name] = value;
   }
   const configFile = typeof values.config === 'string' ? values.config : undefined;
-  return { command, app, flags, configFile, json: values.json === true };
+  const workers = command === 'scale' ? Number(rest[0]) : undefined;
+  return { command, app, flags, configFile, json: values.json === true, workers };
 }
 
 function translateParseError(err: Error & { code?: string }): PounceError {

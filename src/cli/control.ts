@@ -1,4 +1,4 @@
-// `pounce reload | stop | status`: talk to a running supervisor over its control socket. The socket
+// `pounce reload | stop | status | scale N`: talk to a running supervisor over its control socket. The socket
 // is found from the same configuration `pounce serve` used (working directory, config file, env,
 // flags), or named with --control-socket.
 
@@ -50,9 +50,10 @@ export async function controlCommand(args: ParsedArgs): Promise<number> {
   });
   const socketPath = controlSocketPath(config, cwd);
   const command = args.command as ControlRequest['command'];
+  const request: ControlRequest = command === 'scale' ? { command, workers: args.workers ?? 0 } : { command };
   let answer: Awaited<ReturnType<typeof ask>>;
   try {
-    answer = await ask(socketPath, { command });
+    answer = await ask(socketPath, request);
   } catch (err) {
     process.stderr.write(`pounce ${command}: ${(err as Error).message}\n`);
     return ExitCode.FAILURE;
@@ -65,6 +66,13 @@ export async function controlCommand(args: ParsedArgs): Promise<number> {
   switch (response.command) {
     case 'reload':
       process.stdout.write(`Reload complete: generation ${response.generation} is serving\n`);
+      return ExitCode.OK;
+    case 'scale':
+      process.stdout.write(
+        response.workers === response.previous
+          ? `Already running ${response.workers} worker(s)\n`
+          : `Scaled from ${response.previous} to ${response.workers} worker(s)\n`,
+      );
       return ExitCode.OK;
     case 'stop':
       process.stdout.write('Stopping...\n');
@@ -89,6 +97,7 @@ function duration(seconds: number): string {
 export function formatStatus(status: StatusReport): string {
   const lines = [
     `pounce ${status.state}, generation ${status.generation}, pid ${status.pid}, up ${duration(status.uptimeSeconds)}`,
+    `workers: ${status.workersWanted} wanted, ${status.workers.filter((w) => w.state === 'ready' && w.generation === status.generation).length} serving`,
     `listening on ${status.url ?? '(not yet)'}`,
     '',
     `${'WORKER'.padEnd(8)}${'PID'.padEnd(9)}${'GEN'.padEnd(6)}${'STATE'.padEnd(10)}${'CONNS'.padEnd(7)}UPTIME`,

@@ -42,6 +42,7 @@ async function main(argv: string[]): Promise<number | undefined> {
     case 'reload':
     case 'stop':
     case 'status':
+    case 'scale':
       return controlCommand(args);
     case 'serve':
       // Runs until a signal ends it; the signal handler sets the exit status.

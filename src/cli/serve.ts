@@ -1,6 +1,7 @@
 // `pounce serve APP`: always supervised — a supervisor process holds the listening socket (as
-// Node's cluster primary) and runs `workers` worker processes, so SIGHUP reloads work with one
-// worker too.
+// Node's cluster primary, or inherited through socket activation) and runs `workers` worker
+// processes, so SIGHUP reloads work with one worker too. Around the supervisor: signals, the
+// control socket, the pid file, systemd notifications and, with --reload, the file watcher.
 
 import cluster from 'node:cluster';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -12,8 +13,13 @@ import type { Config } from '../config/options.ts';
 import { controlSocketPath } from '../control/protocol.ts';
 import { startControlServer } from '../control/server.ts';
 import { configError, PounceError } from '../errors.ts';
-import { createLogger } from '../log/logger.ts';
+import type { InheritedFd } from '../ipc/messages.ts';
+import { createLogger, type Logger } from '../log/logger.ts';
+import { keepInheritedSocketsOpen } from '../supervisor/inherited-sockets.ts';
 import { Supervisor } from '../supervisor/supervisor.ts';
+import { describeFds, takeListenFds } from '../systemd/listen-fds.ts';
+import { linkSystemd } from '../systemd/service.ts';
+import { watchedDirs, watchForChanges } from '../watch/watcher.ts';
 import type { ParsedArgs } from './args.ts';
 
 /** The worker entry point next to this build of pounce (src/*.ts when run from source, dist/*.js when built). */
@@ -36,27 +42,39 @@ export async function serveCommand(args: ParsedArgs): Promise<void> {
   // Fail fast on a missing module; everything else about the app is found out by the workers, so
   // the supervisor never imports (and never runs) app code.
   resolveAppSpec(args.app!, cwd);
+  if (config.reload) watchedDirs(cwd, config.reloadDirs);
+  const inheritedFds = inheritedListeners(config, log);
 
-  cluster.schedulingPolicy = config.scheduling === 'round-robin' ? cluster.SCHED_RR : cluster.SCHED_NONE;
+  // Inherited sockets: shared scheduling only (see supervisor/inherited-sockets.ts).
+  const roundRobin = config.scheduling === 'round-robin' && inheritedFds.length === 0;
+  cluster.schedulingPolicy = roundRobin ? cluster.SCHED_RR : cluster.SCHED_NONE;
   cluster.setupPrimary({ exec: workerEntry(), execArgv: process.execArgv, silent: false });
+  if (inheritedFds.length && !keepInheritedSocketsOpen(inheritedFds.map((f) => f.fd))) {
+    log.event('inheritedSocketsUnprotected');
+  }
 
   const cleanups: (() => void)[] = [];
   const cleanup = () => {
     for (const fn of cleanups.splice(0)) fn();
   };
+  let systemd: ReturnType<typeof linkSystemd>;
   const supervisor = new Supervisor({
     config,
     app: args.app!,
     cwd,
+    inheritedFds,
     log,
     exit: (code) => {
       cleanup();
-      process.exit(code);
+      // The helper transport may still be delivering STOPPING=1; do not leave it half-sent.
+      void (systemd?.flush(1000) ?? Promise.resolve()).then(() => process.exit(code));
     },
   });
-  for (const signal of ['SIGHUP', 'SIGTERM', 'SIGINT'] as const) {
+  for (const signal of ['SIGHUP', 'SIGTERM', 'SIGINT', 'SIGTTIN', 'SIGTTOU'] as const) {
     process.on(signal, () => supervisor.handleSignal(signal));
   }
+  systemd = linkSystemd(supervisor, config, log);
+  if (systemd) cleanups.push(() => systemd?.close());
 
   const control = await startControlServer(controlSocketPath(config, cwd), supervisor, log);
   if (control) cleanups.push(() => control.close());
@@ -70,9 +88,42 @@ export async function serveCommand(args: ParsedArgs): Promise<void> {
     await supervisor.start();
   } catch (err) {
     cleanup();
+    await systemd?.flush(1000);
     if (err instanceof PounceError) log.event('startupFailed', { code: err.code, reason: err.message });
     throw err;
   }
+
+  if (config.reload && supervisor.state === 'serving') {
+    const watcher = await watchForChanges({
+      cwd,
+      config,
+      onChange: (files) => {
+        log.event('filesChanged', { files: files.slice(0, 3).join(', '), count: files.length });
+        void supervisor.reload();
+      },
+      onError: (err) => log.event('watchError', { error: err.message }),
+    });
+    cleanups.push(() => void watcher.close());
+    log.event('watching', { dirs: watcher.dirs.join(', '), extensions: watcher.extensions.join(' ') });
+  }
+}
+
+/**
+ * The listening sockets this process inherited: `fd` if set, else socket activation's LISTEN_FDS.
+ * Either way the workers get them at the same fd numbers (see WorkerInit.inheritedFds).
+ */
+function inheritedListeners(config: Config, log: Logger): InheritedFd[] {
+  const activation = takeListenFds(process.env, process.pid);
+  if (activation.kind === 'not-ours') {
+    log.event('listenFdsIgnored', { listenPid: activation.listenPid, pid: process.pid });
+  }
+  if (config.fd !== undefined) {
+    const named = activation.kind === 'sockets' ? activation.fds.find((f) => f.fd === config.fd) : undefined;
+    return [{ fd: config.fd, name: named?.name }];
+  }
+  if (activation.kind !== 'sockets') return [];
+  log.event('socketActivation', { sockets: describeFds(activation.fds) });
+  return activation.fds;
 }
 
 /**
@@ -85,7 +136,6 @@ function assertAvailable(config: Config): void {
       config.workerMode === 'thread',
       'workerMode "thread": thread workers are not available in this version yet',
     ],
-    [config.reload, 'reload: watching files is not available in this version yet'],
   ];
   for (const [set, what] of missing) if (set) throw configError(`Unsupported ${what}`);
 }

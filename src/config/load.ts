@@ -110,6 +110,9 @@ function checkCombination(config: Config) {
       'Invalid http2: HTTP/2 needs TLS (certFile and keyFile) — Node cannot serve cleartext HTTP/2 and HTTP/1.1 on one port, and HTTP/1.1 clients and health checks must still connect',
     );
   }
+  if (config.maxRequestsJitter > 0 && config.maxRequests === undefined) {
+    throw configError('Invalid maxRequestsJitter: it is set without maxRequests — set maxRequests too');
+  }
   if (config.caFile !== undefined && config.certFile === undefined) {
     throw configError('Invalid TLS: caFile is set without certFile and keyFile');
   }

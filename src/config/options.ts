@@ -260,6 +260,24 @@ export const options = {
     'PATH',
     (s) => /^\/[^\s?#]*$/.test(s),
   ),
+  maxRequests: optionalInteger(
+    'Replace a worker after it has served this many requests (its successor is ready before it drains). Off unless set.',
+    1,
+    1_000_000_000,
+    'N',
+  ),
+  maxRequestsJitter: integer(
+    'Add a random 0..N to maxRequests for each worker, so that workers do not all recycle at once.',
+    0,
+    0,
+    1_000_000_000,
+  ),
+  maxMemory: optionalInteger(
+    'Replace a worker whose resident memory (RSS) exceeds this many megabytes. Off unless set.',
+    1,
+    1_048_576,
+    'MB',
+  ),
   reload: boolean('Watch files and reload on change (development).', false),
   reloadDirs: stringList(
     'Extra directories to watch with --reload.',

@@ -8,10 +8,15 @@ import path from 'node:path';
 import type { Config } from '../config/options.ts';
 import type { StatusReport } from '../supervisor/supervisor.ts';
 
-export type ControlRequest = { command: 'reload' } | { command: 'stop' } | { command: 'status' };
+export type ControlRequest =
+  | { command: 'reload' }
+  | { command: 'stop' }
+  | { command: 'status' }
+  | { command: 'scale'; workers: number };
 
 export type ControlResponse =
   | { ok: true; command: 'reload'; generation: number }
+  | { ok: true; command: 'scale'; workers: number; previous: number }
   | { ok: true; command: 'stop' }
   | { ok: true; command: 'status'; status: StatusReport }
   | { ok: false; error: string };

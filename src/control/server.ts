@@ -117,6 +117,25 @@ async function handle(
     case 'status':
       reply(connection, { ok: true, command: 'status', status: await supervisor.status() }, true);
       return;
+    case 'scale': {
+      if (!Number.isInteger(request.workers) || request.workers < 1) {
+        reply(
+          connection,
+          { ok: false, error: 'the number of workers must be an integer of 1 or more' },
+          true,
+        );
+        return;
+      }
+      const outcome = await supervisor.scale(request.workers, 'Scale requested through the control socket');
+      reply(
+        connection,
+        outcome.ok
+          ? { ok: true, command: 'scale', workers: outcome.workers, previous: outcome.previous }
+          : { ok: false, error: outcome.reason },
+        true,
+      );
+      return;
+    }
     case 'stop':
       // The connection stays open until this process exits: the client's wait ends with it.
       reply(connection, { ok: true, command: 'stop' }, false);

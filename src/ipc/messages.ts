@@ -32,7 +32,20 @@ export type FromWorker =
    * The worker itself received SIGTERM/SIGINT. The supervisor decides: part of its own shutdown
    * (the signal went to the whole process group), or a request to replace this one worker.
    */
-  | { type: 'signalled'; signal: 'SIGTERM' | 'SIGINT' };
+  | { type: 'signalled'; signal: 'SIGTERM' | 'SIGINT' }
+  /**
+   * The worker is past a recycling limit (maxRequests, maxMemory) and asks to be replaced through
+   * the handoff. Sent again (at most every RECYCLE_RESEND_MS) while the worker keeps serving, so a
+   * request the supervisor could not act on (a reload was running) is not lost.
+   */
+  | { type: 'recycle'; reason: RecycleReason };
+
+/** Why a worker asks to be replaced. */
+export type RecycleReason =
+  | { limit: 'maxRequests'; requests: number; max: number }
+  | { limit: 'maxMemory'; rssMegabytes: number; max: number };
+
+export const RECYCLE_RESEND_MS = 5_000;
 
 export type Handlers<M extends { type: string }> = {
   [K in M['type']]: (message: Extract<M, { type: K }>) => void;
@@ -53,6 +66,18 @@ export interface WorkerInit {
   app: string;
   cwd: string;
   config: Config;
+  /**
+   * Listening sockets inherited by the supervisor (socket activation's LISTEN_FDS, or `fd`): the
+   * worker serves on each of them (through the cluster primary, which keeps them open; see
+   * supervisor/inherited-sockets.ts). Empty: listen on host, port or uds as configured.
+   */
+  inheritedFds: readonly InheritedFd[];
+}
+
+export interface InheritedFd {
+  fd: number;
+  /** The name systemd gave it (LISTEN_FDNAMES), if any. */
+  name: string | undefined;
 }
 
 export const WORKER_INIT_ENV = 'POUNCE_INTERNAL_WORKER';

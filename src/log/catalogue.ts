@@ -115,6 +115,70 @@ export const catalogue = {
     (f) => `Reload failed — continuing with previous version: ${f.reason}`,
   ),
   reloadAborted: event('warn', () => 'Reload aborted by shutdown'),
+  signalIgnored: event<{ signal: string; state: string }>(
+    'warn',
+    (f) => `${f.signal} ignored: the server is ${f.state}`,
+  ),
+  scaling: event<{ via: string; previous: number; workers: number }>(
+    'info',
+    (f) =>
+      `${f.via} — scaling ${f.workers > f.previous ? 'up' : 'down'} from ${f.previous} to ${f.workers} worker(s)`,
+  ),
+  scaleUnchanged: event<{ via: string; workers: number; minimum: boolean }>(
+    'info',
+    (f) => `${f.via} — keeping ${f.workers} worker(s)${f.minimum ? ': never fewer than 1' : ''}`,
+  ),
+  scaleDeferred: event<{ workers: number; state: string }>(
+    'info',
+    (f) => `The server is ${f.state}: ${f.workers} worker(s) will run once it is serving`,
+  ),
+  recycleFailed: event<{ worker: number; generation: number; reason: string; retrySeconds: number }>(
+    'warn',
+    (f) =>
+      `Could not replace worker ${f.worker} (generation ${f.generation}): its successor failed to start (${f.reason}) — it keeps serving; next try in ${f.retrySeconds}s`,
+  ),
+  socketActivation: event<{ sockets: string }>(
+    'info',
+    (f) =>
+      `Serving on socket(s) inherited from the service manager: ${f.sockets} (host, port and uds are not used)`,
+  ),
+  inheritedSocketsUnprotected: event(
+    'warn',
+    () =>
+      'This Node has no net._createServerHandle: if the last worker serving an inherited socket exits unexpectedly, the socket is closed and pounce cannot replace it',
+  ),
+  listenFdsIgnored: event<{ listenPid: string; pid: number }>(
+    'warn',
+    (f) => `LISTEN_FDS is meant for pid ${f.listenPid}, not this process (${f.pid}) — ignoring it`,
+  ),
+  notifyTransport: event<{ transport: string }>(
+    'debug',
+    (f) => `Sending systemd notifications through ${f.transport}`,
+  ),
+  notifyHelper: event(
+    'warn',
+    () =>
+      "Sending systemd notifications through the systemd-notify helper (this Node has no node:ffi): as pounce does not run as root, the messages come from the helper's pid — set NotifyAccess=all in the unit",
+  ),
+  notifyUnavailable: event<{ reason: string }>(
+    'warn',
+    (f) =>
+      `NOTIFY_SOCKET is set but pounce cannot send systemd notifications (${f.reason}) — systemd will not learn when pounce is ready; install systemd-notify or run on Node >= 26.1`,
+  ),
+  notifyFailed: event<{ error: string }>('warn', (f) => `Sending a systemd notification failed: ${f.error}`),
+  watchdogEnabled: event<{ intervalMs: number }>(
+    'debug',
+    (f) => `Sending systemd watchdog keep-alive pings every ${f.intervalMs} ms`,
+  ),
+  watching: event<{ dirs: string; extensions: string }>(
+    'info',
+    (f) => `Watching ${f.dirs} for changes to ${f.extensions} files`,
+  ),
+  filesChanged: event<{ files: string; count: number }>(
+    'info',
+    (f) => `Detected changes in ${f.files}${f.count > 1 ? ` (${f.count} files)` : ''} — reloading`,
+  ),
+  watchError: event<{ error: string }>('warn', (f) => `File watcher error: ${f.error}`),
   controlListening: event<{ path: string }>('debug', (f) => `Control socket listening at ${f.path}`),
   controlUnavailable: event<{ path: string; error: string }>(
     'warn',

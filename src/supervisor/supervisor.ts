@@ -4,31 +4,84 @@
 //
 // It is a state machine:  starting → serving ⇄ reloading → stopping → stopped
 // and SIGNAL_TABLE below says what every signal does in every state.
+//
+// Besides reloads, one worker at a time is replaced through the same handoff (its successor is
+// ready before it drains): when it is signalled directly, or when it asks to be recycled
+// (maxRequests, maxMemory). The number of workers can change at runtime (scale(): SIGTTIN, SIGTTOU,
+// `pounce scale N`). The supervisor emits its lifecycle (ready, reload started/finished, stopping)
+// for the systemd integration.
 
+import { EventEmitter } from 'node:events';
 import type { Config } from '../config/options.ts';
 import { ErrorCode, type ErrorCode as ErrorCodeType, PounceError } from '../errors.ts';
+import type { InheritedFd, RecycleReason } from '../ipc/messages.ts';
 import type { Logger } from '../log/logger.ts';
 import { IDLE_GRACE_MS } from '../server/drainable-server.ts';
 import { describeExit, WorkerProcess as Worker, type WorkerProcess } from './worker-process.ts';
 
 export type SupervisorState = 'starting' | 'serving' | 'reloading' | 'stopping' | 'stopped';
-export type SupervisorSignal = 'SIGHUP' | 'SIGTERM' | 'SIGINT';
-type Action = 'reload' | 'queueReload' | 'shutdown' | 'abortReloadAndShutdown' | 'exitNow' | 'ignore';
+export type SupervisorSignal = 'SIGHUP' | 'SIGTERM' | 'SIGINT' | 'SIGTTIN' | 'SIGTTOU';
+type Action =
+  | 'reload'
+  | 'queueReload'
+  | 'shutdown'
+  | 'abortReloadAndShutdown'
+  | 'exitNow'
+  | 'scaleUp'
+  | 'scaleDown'
+  | 'ignore';
 
 /** What each signal does in each state. */
+// SIGTTIN/SIGTTOU change the wanted number of workers by one (never below 1). While starting or
+// reloading the new number is recorded and applied once the server is serving again.
 export const SIGNAL_TABLE: Readonly<Record<SupervisorState, Readonly<Record<SupervisorSignal, Action>>>> = {
   // A reload before the first generation is up has nothing to replace.
-  starting: { SIGHUP: 'ignore', SIGTERM: 'shutdown', SIGINT: 'shutdown' },
-  serving: { SIGHUP: 'reload', SIGTERM: 'shutdown', SIGINT: 'shutdown' },
+  starting: {
+    SIGHUP: 'ignore',
+    SIGTERM: 'shutdown',
+    SIGINT: 'shutdown',
+    SIGTTIN: 'scaleUp',
+    SIGTTOU: 'scaleDown',
+  },
+  serving: {
+    SIGHUP: 'reload',
+    SIGTERM: 'shutdown',
+    SIGINT: 'shutdown',
+    SIGTTIN: 'scaleUp',
+    SIGTTOU: 'scaleDown',
+  },
   // Any number of SIGHUPs during a reload queue exactly one more reload: the code on disk may have
   // changed again after the running reload imported it.
-  reloading: { SIGHUP: 'queueReload', SIGTERM: 'abortReloadAndShutdown', SIGINT: 'abortReloadAndShutdown' },
+  reloading: {
+    SIGHUP: 'queueReload',
+    SIGTERM: 'abortReloadAndShutdown',
+    SIGINT: 'abortReloadAndShutdown',
+    SIGTTIN: 'scaleUp',
+    SIGTTOU: 'scaleDown',
+  },
   // The second SIGTERM/SIGINT: the user means it.
-  stopping: { SIGHUP: 'ignore', SIGTERM: 'exitNow', SIGINT: 'exitNow' },
-  stopped: { SIGHUP: 'ignore', SIGTERM: 'exitNow', SIGINT: 'exitNow' },
+  stopping: { SIGHUP: 'ignore', SIGTERM: 'exitNow', SIGINT: 'exitNow', SIGTTIN: 'ignore', SIGTTOU: 'ignore' },
+  stopped: { SIGHUP: 'ignore', SIGTERM: 'exitNow', SIGINT: 'exitNow', SIGTTIN: 'ignore', SIGTTOU: 'ignore' },
 };
 
 export type ReloadOutcome = { ok: true; generation: number } | { ok: false; reason: string };
+export type ScaleOutcome = { ok: true; workers: number; previous: number } | { ok: false; reason: string };
+
+/** The supervisor's lifecycle, for the systemd integration (and anything else that watches it). */
+export interface SupervisorEvents {
+  /** Generation 0 is ready: the server serves. */
+  ready: [{ generation: number; workers: number }];
+  /** A reload began; it reaches its outcome within `budgetMs` (startupTimeout and slack). */
+  reloadStarted: [{ generation: number; budgetMs: number }];
+  /** The reload reached its outcome: the new generation serves, or it failed (`pounce reload` returns). */
+  reloadFinished: [ReloadOutcome];
+  /** The previous generation has drained after a successful reload. */
+  reloadComplete: [{ generation: number; workers: number }];
+  /** The shutdown began; the supervisor ends it within `budgetMs` (its own deadlines and slack). */
+  stopping: [{ budgetMs: number }];
+  /** The wanted number of workers changed. */
+  scaled: [{ workers: number; previous: number }];
+}
 
 export interface WorkerStatus {
   id: number;
@@ -43,6 +96,8 @@ export interface StatusReport {
   pid: number;
   state: SupervisorState;
   generation: number;
+  /** The wanted number of workers (`workers`, changed by SIGTTIN/SIGTTOU and `pounce scale`). */
+  workersWanted: number;
   url: string | undefined;
   uptimeSeconds: number;
   workers: WorkerStatus[];
@@ -55,21 +110,28 @@ const RESTART_BASE_DELAY_MS = 100;
 const RESTART_MAX_DELAY_MS = 5_000;
 /** Slack on top of a worker's own deadlines before the supervisor kills it (a blocked event loop). */
 const BACKSTOP_SLACK_MS = 3_000;
+/** The most workers scale() sets (the `workers` option's own limit). */
+const MAX_WORKERS = 1024;
+/** After a recycle whose successor failed to start, the worker keeps serving this long before the next try. */
+const RECYCLE_RETRY_MS = 10_000;
 
 export interface SupervisorOptions {
   config: Config;
   app: string;
   cwd: string;
+  /** Listening sockets the supervisor inherited, handed to every worker (see WorkerInit). */
+  inheritedFds?: readonly InheritedFd[];
   log: Logger;
   /** Ends the process with a status (after a crash loop, a second signal, a finished shutdown). */
   exit: (code: number) => void;
 }
 
-export class Supervisor {
+export class Supervisor extends EventEmitter<SupervisorEvents> {
   readonly startedAt = Date.now();
   readonly #config: Config;
   readonly #app: string;
   readonly #cwd: string;
+  readonly #inheritedFds: readonly InheritedFd[];
   readonly #log: Logger;
   readonly #exit: (code: number) => void;
   #state: SupervisorState = 'starting';
@@ -79,6 +141,8 @@ export class Supervisor {
   #lastGeneration = 0;
   readonly #workers = new Set<WorkerProcess>();
   #nextWorkerId = 0;
+  /** How many workers the serving generation should have. */
+  #desired: number;
   /** Settles when the running reload has finished, old generation drained included. */
   #reloadDone: Promise<void> | undefined;
   #queuedReload: Promise<ReloadOutcome> | undefined;
@@ -88,9 +152,12 @@ export class Supervisor {
   #url: string | undefined;
 
   constructor(options: SupervisorOptions) {
+    super();
     this.#config = options.config;
+    this.#desired = options.config.workers;
     this.#app = options.app;
     this.#cwd = options.cwd;
+    this.#inheritedFds = options.inheritedFds ?? [];
     this.#log = options.log;
     this.#exit = options.exit;
   }
@@ -101,6 +168,16 @@ export class Supervisor {
 
   get url(): string | undefined {
     return this.#url;
+  }
+
+  /** The serving generation. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** The wanted number of workers. */
+  get workersWanted(): number {
+    return this.#desired;
   }
 
   /** Starts generation 0; rejects with the first worker's failure if it cannot start. */
@@ -120,7 +197,10 @@ export class Supervisor {
     if (this.#state !== 'starting') return;
     this.#url = fresh[0]?.url;
     this.#state = 'serving';
-    this.#log.event('listening', { url: this.#url ?? '?', workers: this.#config.workers });
+    this.#log.event('listening', { url: this.#url ?? '?', workers: fresh.length });
+    this.emit('ready', { generation: 0, workers: fresh.length });
+    // SIGTTIN/SIGTTOU during the start changed the wanted count.
+    this.#rebalance();
   }
 
   /** Applies SIGNAL_TABLE. */
@@ -153,10 +233,65 @@ export class Supervisor {
         for (const worker of this.#workers) worker.kill();
         exit(1);
         return;
+      case 'scaleUp':
+      case 'scaleDown': {
+        const wanted = this.#desired + (action === 'scaleUp' ? 1 : -1);
+        void this.scale(wanted, `Received ${signal}`);
+        return;
+      }
       case 'ignore':
-        this.#log.event('reloadIgnored', { state: this.#state });
+        if (signal === 'SIGHUP') this.#log.event('reloadIgnored', { state: this.#state });
+        else this.#log.event('signalIgnored', { signal, state: this.#state });
         return;
     }
+  }
+
+  /**
+   * Sets the number of workers (at least 1). Serving: new workers join the serving generation (the
+   * promise settles when they are ready), surplus ones drain as in a reload (the promise settles
+   * when they were told to). Starting or reloading: the number applies once serving again.
+   */
+  async scale(workers: number, via: string): Promise<ScaleOutcome> {
+    if (this.#state === 'stopping' || this.#state === 'stopped') {
+      this.#log.event('signalIgnored', { signal: via, state: this.#state });
+      return { ok: false, reason: `the server is ${this.#state}` };
+    }
+    const previous = this.#desired;
+    const wanted = Math.max(1, Math.min(MAX_WORKERS, Math.trunc(workers)));
+    if (wanted === previous) {
+      this.#log.event('scaleUnchanged', { via, workers: wanted, minimum: workers < 1 });
+      return { ok: true, workers: wanted, previous };
+    }
+    this.#desired = wanted;
+    this.#log.event('scaling', { via, previous, workers: wanted });
+    this.emit('scaled', { workers: wanted, previous });
+    if (this.#state !== 'serving') {
+      this.#log.event('scaleDeferred', { workers: wanted, state: this.#state });
+      return { ok: true, workers: wanted, previous };
+    }
+    // A new worker that cannot start (broken code on disk) is not a crash to restart in a loop: it is
+    // stopped and the wanted count goes back down by one.
+    let failed = 0;
+    await Promise.all(
+      this.#rebalance().map((worker) =>
+        worker.ready.catch(() => {
+          failed++;
+          worker.kill();
+        }),
+      ),
+    );
+    if (failed > 0 && this.#state === 'serving') {
+      const before = this.#desired;
+      this.#desired = Math.max(1, this.#desired - failed);
+      this.emit('scaled', { workers: this.#desired, previous: before });
+    }
+    if (failed > 0) {
+      return {
+        ok: false,
+        reason: `${failed} new worker(s) failed to start (see the server's log); running ${this.#current().length}`,
+      };
+    }
+    return { ok: true, workers: wanted, previous };
   }
 
   /**
@@ -200,7 +335,15 @@ export class Supervisor {
     this.#abortReload = abort;
     const oldGeneration = this.#generation;
     const newGeneration = ++this.#lastGeneration;
-    this.#log.event('spawning', { workers: this.#config.workers, generation: newGeneration });
+    this.#log.event('spawning', { workers: this.#desired, generation: newGeneration });
+    this.emit('reloadStarted', {
+      generation: newGeneration,
+      budgetMs: this.#config.startupTimeout * 1000 + 1000 + BACKSTOP_SLACK_MS,
+    });
+    const finish = (outcome: ReloadOutcome) => {
+      report(outcome);
+      this.emit('reloadFinished', outcome);
+    };
     const fresh = this.#spawnGeneration(newGeneration);
     try {
       await this.#allReady(fresh, abort.signal);
@@ -211,32 +354,36 @@ export class Supervisor {
       for (const worker of fresh) if (worker.state !== 'ready') worker.kill();
       if (abort.signal.aborted) {
         this.#log.event('reloadAborted');
-        report({ ok: false, reason: 'aborted by shutdown' });
+        finish({ ok: false, reason: 'aborted by shutdown' });
         return;
       }
       const reason = (err as Error).message;
       this.#log.event('reloadFailed', { reason });
-      report({ ok: false, reason });
+      finish({ ok: false, reason });
       await this.#retire(ready, 'reload');
+      // A SIGTERM during that retire started the shutdown: the state is stopping now, not ours to reset.
+      if ((this.#state as SupervisorState) !== 'reloading') return;
       this.#state = 'serving';
-      this.#topUp();
+      this.#rebalance();
       return;
     }
     if (abort.signal.aborted) {
       this.#log.event('reloadAborted');
-      report({ ok: false, reason: 'aborted by shutdown' });
+      finish({ ok: false, reason: 'aborted by shutdown' });
       return;
     }
 
     this.#generation = newGeneration;
     const old = [...this.#workers].filter((w) => w.generation !== newGeneration && !w.exitExpected);
     this.#log.event('drainingOld', { generation: oldGeneration });
-    report({ ok: true, generation: newGeneration });
+    finish({ ok: true, generation: newGeneration });
     await this.#retire(old, 'reload');
     if (this.#state === 'reloading') {
-      this.#log.event('reloadComplete', { workers: this.#current().length, generation: newGeneration });
+      const workers = this.#current().length;
+      this.#log.event('reloadComplete', { workers, generation: newGeneration });
       this.#state = 'serving';
-      this.#topUp();
+      this.emit('reloadComplete', { generation: newGeneration, workers });
+      this.#rebalance();
     }
   }
 
@@ -244,6 +391,7 @@ export class Supervisor {
   stop(exitCode = 0): Promise<number> {
     this.#stopping ??= (async () => {
       this.#state = 'stopping';
+      this.emit('stopping', { budgetMs: this.#retireBudgetMs('shutdown') });
       this.#abortReload?.abort();
       const live = [...this.#workers];
       this.#log.event('shuttingDown', { workers: live.length });
@@ -272,6 +420,7 @@ export class Supervisor {
       pid: process.pid,
       state: this.#state,
       generation: this.#generation,
+      workersWanted: this.#desired,
       url: this.#url,
       uptimeSeconds: Math.round((now - this.startedAt) / 1000),
       workers,
@@ -283,7 +432,7 @@ export class Supervisor {
   }
 
   #spawnGeneration(generation: number): WorkerProcess[] {
-    return Array.from({ length: this.#config.workers }, () => this.#spawn(generation));
+    return Array.from({ length: this.#desired }, () => this.#spawn(generation));
   }
 
   #spawn(generation: number): WorkerProcess {
@@ -293,6 +442,7 @@ export class Supervisor {
       app: this.#app,
       cwd: this.#cwd,
       config: this.#config,
+      inheritedFds: this.#inheritedFds,
     });
     this.#workers.add(worker);
     this.#log.event('workerSpawned', { worker: worker.id, generation, pid: worker.pid });
@@ -311,6 +461,7 @@ export class Supervisor {
     );
     worker.exited.then((info) => this.#onExit(worker, describeExit(info)));
     worker.onSignalled = (signal) => this.#replace(worker, `it received ${signal}`);
+    worker.onRecycle = (reason) => this.#recycle(worker, reason);
     return worker;
   }
 
@@ -354,10 +505,7 @@ export class Supervisor {
       reason === 'reload'
         ? (['reloadTimeout', c.reloadTimeout] as const)
         : (['shutdownTimeout', c.shutdownTimeout] as const);
-    const budgetMs =
-      (seconds + (reason === 'shutdown' ? c.shutdownDelay : 0) + c.shutdownHookTimeout) * 1000 +
-      IDLE_GRACE_MS +
-      BACKSTOP_SLACK_MS;
+    const budgetMs = this.#retireBudgetMs(reason);
     await Promise.all(
       workers.map(async (worker) => {
         if (!worker.alive) return;
@@ -376,6 +524,13 @@ export class Supervisor {
         clearTimeout(backstop);
       }),
     );
+  }
+
+  /** The longest a worker may take to drain and exit before the supervisor kills it. */
+  #retireBudgetMs(reason: 'reload' | 'shutdown'): number {
+    const c = this.#config;
+    const seconds = reason === 'reload' ? c.reloadTimeout : c.shutdownTimeout + c.shutdownDelay;
+    return (seconds + c.shutdownHookTimeout) * 1000 + IDLE_GRACE_MS + BACKSTOP_SLACK_MS;
   }
 
   #onExit(worker: WorkerProcess, exit: string): void {
@@ -400,7 +555,23 @@ export class Supervisor {
       RESTART_MAX_DELAY_MS,
     );
     this.#log.event('workerRestarting', { generation: this.#generation, delayMs });
-    setTimeout(() => this.#topUp(), delayMs);
+    setTimeout(() => this.#rebalance(), delayMs);
+  }
+
+  /**
+   * A worker past maxRequests or maxMemory asked to be replaced. Only a serving generation's worker
+   * is recycled (a reload replaces every worker anyway; the worker asks again later). If the
+   * successor cannot start (the code on disk is broken now), the worker keeps serving and is tried
+   * again after RECYCLE_RETRY_MS, rather than shrinking the server.
+   */
+  #recycle(worker: WorkerProcess, reason: RecycleReason): void {
+    if (this.#state !== 'serving' || worker.exitExpected || worker.generation !== this.#generation) return;
+    if (Date.now() < worker.recycleNotBefore) return;
+    const why =
+      reason.limit === 'maxRequests'
+        ? `it served ${reason.requests} requests (maxRequests ${reason.max})`
+        : `its memory use (RSS ${reason.rssMegabytes} MB) exceeds maxMemory (${reason.max} MB)`;
+    void this.#replace(worker, why, true);
   }
 
   /**
@@ -408,20 +579,51 @@ export class Supervisor {
    * drains, so the worker count never drops. When the signal went to the whole process group the
    * supervisor's own shutdown is underway (or about to be) and retires everything anyway.
    */
-  async #replace(worker: WorkerProcess, why: string): Promise<void> {
+  async #replace(worker: WorkerProcess, why: string, keepIfSuccessorFails = false): Promise<void> {
     if ((this.#state !== 'serving' && this.#state !== 'reloading') || worker.exitExpected) return;
     worker.exitExpected = true;
     this.#log.event('workerReplacing', { worker: worker.id, generation: worker.generation, why });
     if (worker.generation === this.#generation) {
       const successor = this.#spawn(worker.generation);
-      await successor.ready.catch(() => {});
+      let failure: Error | undefined;
+      await successor.ready.catch((err: Error) => {
+        failure = err;
+      });
+      // stop() retires everyone.
+      if ((this.#state as SupervisorState) === 'stopping' || (this.#state as SupervisorState) === 'stopped')
+        return;
+      if (failure && keepIfSuccessorFails && worker.alive && worker.state === 'ready') {
+        successor.kill();
+        worker.exitExpected = false;
+        worker.recycleNotBefore = Date.now() + RECYCLE_RETRY_MS;
+        this.#log.event('recycleFailed', {
+          worker: worker.id,
+          generation: worker.generation,
+          reason: failure.message,
+          retrySeconds: RECYCLE_RETRY_MS / 1000,
+        });
+        return;
+      }
     }
     await this.#retire([worker], 'reload');
   }
 
-  /** Brings the serving generation back to `workers` processes. */
-  #topUp(): void {
-    if (this.#state !== 'serving') return;
-    for (let n = this.#current().length; n < this.#config.workers; n++) this.#spawn(this.#generation);
+  /**
+   * Brings the serving generation to the wanted number of workers: spawns the missing ones (and
+   * returns them), or drains the surplus as in a reload (workers still starting first, then the
+   * oldest).
+   */
+  #rebalance(): WorkerProcess[] {
+    if (this.#state !== 'serving') return [];
+    const current = this.#current();
+    if (current.length > this.#desired) {
+      const surplus = current
+        .sort((a, b) => Number(a.state === 'ready') - Number(b.state === 'ready') || a.id - b.id)
+        .slice(0, current.length - this.#desired);
+      for (const worker of surplus) worker.exitExpected = true;
+      void this.#retire(surplus, 'reload');
+      return [];
+    }
+    return Array.from({ length: this.#desired - current.length }, () => this.#spawn(this.#generation));
   }
 }

@@ -6,6 +6,7 @@ import {
   dispatch,
   type FromWorker,
   type Handlers,
+  type RecycleReason,
   type ToWorker,
   WORKER_INIT_ENV,
   type WorkerInit,
@@ -33,6 +34,10 @@ export class WorkerProcess {
   exitExpected = false;
   /** Called when the worker reports that it was sent SIGTERM/SIGINT directly. */
   onSignalled: (signal: string) => void = () => {};
+  /** Called when the worker asks to be replaced (maxRequests, maxMemory). */
+  onRecycle: (reason: RecycleReason) => void = () => {};
+  /** A recycle whose successor failed is not tried again before this time (ms since the epoch). */
+  recycleNotBefore = 0;
   /** Resolves when the worker reports ready; rejects with the cause if it fails or exits first. */
   readonly ready: Promise<void>;
   /** Resolves when the worker has reported `drained` (connections closed or cut). */
@@ -90,6 +95,7 @@ export class WorkerProcess {
         onDrained(message.forced);
       },
       signalled: (message) => this.onSignalled(message.signal),
+      recycle: (message) => this.onRecycle(message.reason),
       stats: (message) => {
         this.#statsWaiters.get(message.requestId)?.(message.connections);
         this.#statsWaiters.delete(message.requestId);

@@ -1,5 +1,7 @@
 // A worker process: loads the app, runs its startup hooks, serves on the supervisor's listening
-// socket (through Node's cluster), and follows the supervisor's commands over IPC.
+// socket (through Node's cluster) or on inherited sockets (socket activation), and follows the
+// supervisor's commands over IPC. It also watches its own recycling limits (maxRequests,
+// maxMemory) and asks the supervisor to replace it when one is reached.
 
 import { loadApp, resolveAppSpec } from '../app/load.ts';
 import { errorText } from '../app/shape.ts';
@@ -8,6 +10,8 @@ import {
   dispatch,
   type FromWorker,
   type Handlers,
+  RECYCLE_RESEND_MS,
+  type RecycleReason,
   type ToWorker,
   WORKER_INIT_ENV,
   type WorkerInit,
@@ -29,27 +33,40 @@ if (!init || !process.send) {
 // The app must not see pounce's internal variable (nor pass it on to its own children).
 delete process.env[WORKER_INIT_ENV];
 
-const { config, workerId } = init;
+const { config, workerId, inheritedFds } = init;
 const log = createLogger(config).child({ generation: init.generation });
 const send = (message: FromWorker) => process.send?.(message);
 
-let running: RunningServer | undefined;
+/** One server per listening socket: one, or one per inherited socket (LISTEN_FDS may pass several). */
+let servers: RunningServer[] = [];
 let exitAllowed: () => void = () => {};
 const exitPermission = new Promise<void>((resolve) => {
   exitAllowed = resolve;
 });
 
+const connectionCount = () => servers.reduce((n, s) => n + s.core.connectionCount, 0);
+
 /** Drain, report, wait for the supervisor's go-ahead (see `exit` in ipc/messages.ts), then exit. */
-async function drainAndExit(reason: 'reload' | 'shutdown', code = 0): Promise<never> {
-  if (running) {
-    const drain = running.drain(reason);
-    send({ type: 'draining', connections: running.core.connectionCount });
-    const { forced } = await drain;
-    send({ type: 'drained', forced });
-    await exitPermission;
-    await runShutdownHooks(config.shutdownHookTimeout, log);
-  }
-  process.exit(code);
+let draining: Promise<never> | undefined;
+function drainAndExit(reason: 'reload' | 'shutdown', code = 0): Promise<never> {
+  draining ??= (async () => {
+    if (servers.length) {
+      // An inherited socket outlives this process (systemd's socket unit, a launcher holds it): on
+      // shutdown, stop accepting at once so that new connections wait in the kernel's queue for the
+      // next instance, instead of being answered 503 by this one.
+      // (closeListener's promise settles only once every connection is gone: not awaited.)
+      if (reason === 'shutdown' && inheritedFds.length > 0)
+        for (const s of servers) void s.core.closeListener();
+      const drains = servers.map((s) => s.drain(reason));
+      send({ type: 'draining', connections: connectionCount() });
+      const results = await Promise.all(drains);
+      send({ type: 'drained', forced: results.reduce((n, r) => n + r.forced, 0) });
+      await exitPermission;
+      await runShutdownHooks(config.shutdownHookTimeout, log);
+    }
+    process.exit(code);
+  })();
+  return draining;
 }
 
 const handlers: Handlers<ToWorker> = {
@@ -57,8 +74,7 @@ const handlers: Handlers<ToWorker> = {
     void drainAndExit(message.reason);
   },
   exit: () => exitAllowed(),
-  stats: (message) =>
-    send({ type: 'stats', requestId: message.requestId, connections: running?.core.connectionCount ?? 0 }),
+  stats: (message) => send({ type: 'stats', requestId: message.requestId, connections: connectionCount() }),
 };
 process.on('message', (message) => dispatch(handlers, message));
 
@@ -80,20 +96,60 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     void drainAndExit('shutdown');
   });
 }
+// SIGTTIN/SIGTTOU scale the supervisor; sent to the whole process group they must not stop (the
+// default action) or kill a worker.
+for (const signal of ['SIGTTIN', 'SIGTTOU'] as const) process.on(signal, () => {});
 // The supervisor is gone (killed with SIGKILL, crashed): exit now rather than serve unsupervised.
 process.on('disconnect', () => process.exit(0));
 
+/**
+ * Recycling: asks the supervisor for a replacement once this worker has served `maxRequests`
+ * (plus its own random jitter) requests, or its RSS exceeds `maxMemory`. The request count is one
+ * increment in a 'request' listener, added only when maxRequests is set; memory is sampled once a
+ * second. The request is repeated (at most every RECYCLE_RESEND_MS) until the supervisor acts: it
+ * ignores requests during a reload, which replaces this worker anyway, or retries later when it
+ * could not start a successor.
+ */
+function watchRecyclingLimits(): void {
+  let lastAsked = 0;
+  const ask = (reason: RecycleReason) => {
+    const now = Date.now();
+    if (now - lastAsked < RECYCLE_RESEND_MS) return;
+    lastAsked = now;
+    send({ type: 'recycle', reason });
+  };
+  if (config.maxRequests !== undefined) {
+    const max = config.maxRequests + Math.floor(Math.random() * (config.maxRequestsJitter + 1));
+    let requests = 0;
+    const onRequest = () => {
+      if (++requests >= max && !draining) ask({ limit: 'maxRequests', requests, max });
+    };
+    for (const s of servers) s.core.server.on('request', onRequest);
+  }
+  if (config.maxMemory !== undefined) {
+    const max = config.maxMemory;
+    setInterval(() => {
+      const rssMegabytes = Math.round(process.memoryUsage.rss() / 1_048_576);
+      if (rssMegabytes > max && !draining) ask({ limit: 'maxMemory', rssMegabytes, max });
+    }, 1000).unref();
+  }
+}
+
 try {
-  running = await withStartupTimeout(
+  servers = await withStartupTimeout(
     (async () => {
       const { handler } = await loadApp(resolveAppSpec(init.app, init.cwd), config.interface);
       await runStartupHooks();
-      return startServer(handler, config, log, workerId);
+      if (inheritedFds.length === 0) return [await startServer(handler, config, log, workerId)];
+      return Promise.all(
+        inheritedFds.map(({ fd }) => startServer(handler, { ...config, fd }, log, workerId)),
+      );
     })(),
     config.startupTimeout,
     `Worker ${workerId} starting the app`,
   );
-  send({ type: 'ready', url: running.url });
+  watchRecyclingLimits();
+  send({ type: 'ready', url: servers.map((s) => s.url).join(', ') });
 } catch (err) {
   const code = err instanceof PounceError ? err.code : 'POUNCE_ERR_WORKER';
   const message: FromWorker = {

@@ -53,6 +53,8 @@ export interface SpawnOptions {
   cwd?: string;
   /** Run this script instead of the pounce CLI (for the programmatic API). */
   script?: string;
+  /** Run this program instead of node (e.g. a launcher that starts pounce itself): [file, ...args]. */
+  command?: string[];
   /** startServer: leave the control socket at its default place instead of a private one. */
   defaultControlSocket?: boolean;
   env?: Record<string, string | undefined>;
@@ -72,7 +74,12 @@ function baseEnv(extra: Record<string, string | undefined> = {}): NodeJS.Process
 /** Starts `pounce ARGS...` with JSON logs; the test context kills its process group at the end. */
 export function spawnPounce(t: TestContext, args: string[], options: SpawnOptions = {}): PounceProcess {
   const started = Date.now();
-  const child = spawn(process.execPath, ['--conditions=pounce-source', options.script ?? CLI, ...args], {
+  const [file, ...prefix] = options.command ?? [
+    process.execPath,
+    '--conditions=pounce-source',
+    options.script ?? CLI,
+  ];
+  const child = spawn(file!, [...prefix, ...args], {
     cwd: options.cwd ?? ROOT,
     env: baseEnv({ POUNCE_LOG_FORMAT: 'json', ...options.env }),
     detached: true,
@@ -181,11 +188,11 @@ export async function startServer(
   return Object.assign(proc, { url, port: Number(new URL(url).port), control });
 }
 
-/** Runs `pounce reload|stop|status` against a server started by startServer. */
+/** Runs `pounce reload|stop|status|scale` against a server started by startServer. */
 export function control(
   t: TestContext,
   server: { control: string },
-  command: 'reload' | 'stop' | 'status',
+  command: 'reload' | 'stop' | 'status' | 'scale',
   extra: string[] = [],
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return runPounce(t, [command, '--control-socket', server.control, ...extra], { timeoutMs: 60_000 });
@@ -203,6 +210,9 @@ export async function runPounce(
   clearTimeout(timer);
   return { code, stdout: proc.stdout(), stderr: proc.stderr() };
 }
+
+/** The pounce CLI as a command line (for a launcher that runs it). */
+export const POUNCE_COMMAND = [process.execPath, '--conditions=pounce-source', CLI] as const;
 
 export function appPath(name: string): string {
   return path.join(APPS, name);

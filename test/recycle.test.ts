@@ -1,0 +1,119 @@
+// Worker recycling (maxRequests with maxRequestsJitter, maxMemory): a worker past its limit is
+// replaced through the same handoff as a reload — its successor is ready before it drains — so
+// recycling under load fails no request.
+
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { runLoad, summarize } from '../bench/load-generator.ts';
+import type { StatusReport } from '../src/supervisor/supervisor.ts';
+import { request } from './helpers/http.ts';
+import { control, FIXTURES, runPounce, startServer } from './helpers/pounce.ts';
+import { ReloadableApp } from './helpers/reloadable-app.ts';
+
+type TestContext = Parameters<typeof control>[0];
+
+async function status(t: TestContext, server: { control: string }): Promise<StatusReport> {
+  const result = await control(t, server, 'status', ['--json']);
+  assert.equal(result.code, 0, result.stderr);
+  return JSON.parse(result.stdout) as StatusReport;
+}
+
+async function waitFor(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 20_000) {
+  const until = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('worker recycling', () => {
+  test('maxRequests 50 under load: workers recycle again and again, and no request fails', async (t) => {
+    const app = new ReloadableApp('v1');
+    const server = await startServer(t, app.file, [
+      '--workers',
+      '2',
+      '--max-requests',
+      '50',
+      '--max-requests-jitter',
+      '10',
+    ]);
+    const load = runLoad({ url: server.url, durationMs: 30_000, keepAlive: 2, fresh: 2, post: 1, slow: 1 });
+    await waitFor(
+      'six recycles',
+      () => server.logs.filter((l) => l.event === 'workerReplacing').length >= 6,
+      30_000,
+    );
+    load.stop();
+    const report = await load.done;
+    t.diagnostic(summarize(report));
+    assert.equal(report.failed, 0, summarize(report));
+    const replaced = server.logs.filter((l) => l.event === 'workerReplacing');
+    for (const line of replaced) {
+      assert.match(
+        String(line.msg),
+        /^Replacing worker \d+ \(generation 0\): it served (\d+) requests \(maxRequests (5\d|60)\)$/,
+      );
+    }
+    // The jitter gives the workers different limits (50..60); with six recycles at least two differ.
+    const limits = new Set(replaced.map((l) => /maxRequests (\d+)/.exec(String(l.msg))![1]));
+    assert.ok(limits.size >= 2, `limits vary: ${[...limits].join(', ')}`);
+    assert.ok(!server.logs.some((l) => l.event === 'workerCrashed'));
+    await waitFor('two ready workers', async () => {
+      const s = await status(t, server);
+      return s.workers.length === 2 && s.workers.every((w) => w.state === 'ready');
+    });
+  });
+
+  test('maxMemory: a worker whose RSS grows past the limit is replaced; the server keeps serving', async (t) => {
+    const server = await startServer(t, path.join(FIXTURES, 'ops/memory-app.mjs'), ['--max-memory', '200']);
+    const first = (await request(`${server.url}/`)).body;
+    const pid = Number(/pid (\d+)/.exec(first)![1]);
+    await request(`${server.url}/grow?mb=256`);
+    const replacing = await server.waitForEvent('workerReplacing');
+    assert.match(
+      String(replacing.msg),
+      /^Replacing worker 0 \(generation 0\): its memory use \(RSS \d+ MB\) exceeds maxMemory \(200 MB\)$/,
+    );
+    await waitFor('the successor to serve', async () => {
+      const s = await status(t, server);
+      return s.workers.length === 1 && s.workers[0]!.pid !== pid && s.workers[0]!.state === 'ready';
+    });
+    const after = (await request(`${server.url}/`)).body;
+    assert.notEqual(Number(/pid (\d+)/.exec(after)![1]), pid);
+  });
+
+  test('a successor that cannot start (broken code on disk) leaves the worker serving', async (t) => {
+    const app = new ReloadableApp('v1');
+    const server = await startServer(t, app.file, ['--max-requests', '5']);
+    const { workers } = await status(t, server);
+    app.write('v2', 'syntax-error');
+    for (let i = 0; i < 5; i++) assert.equal((await request(`${server.url}/version`)).body, 'v1');
+    const failed = await server.waitForEvent('recycleFailed');
+    assert.match(
+      String(failed.msg),
+      /^Could not replace worker 0 \(generation 0\): its successor failed to start \(.*SyntaxError.*\) — it keeps serving; next try in 10s$/,
+    );
+    for (let i = 0; i < 10; i++) assert.equal((await request(`${server.url}/version`)).body, 'v1');
+    const s = await status(t, server);
+    assert.deepEqual(
+      s.workers.map((w) => [w.pid, w.state]),
+      [[workers[0]!.pid, 'ready']],
+    );
+    assert.ok(!server.logs.some((l) => l.event === 'workerCrashed' || l.event === 'crashLoop'));
+  });
+
+  test('maxRequestsJitter without maxRequests is a configuration error', async (t) => {
+    const result = await runPounce(t, [
+      'check',
+      path.join(FIXTURES, 'apps/esm.mjs'),
+      '--max-requests-jitter',
+      '5',
+    ]);
+    assert.equal(result.code, 2);
+    assert.match(
+      result.stderr,
+      /POUNCE_ERR_CONFIG: Invalid maxRequestsJitter: it is set without maxRequests/,
+    );
+  });
+});
