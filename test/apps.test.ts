@@ -121,7 +121,7 @@ describe('a bad app gets its own error code and exit status 1', () => {
     assert.equal(result.code, 1, result.stderr);
     assert.match(
       result.stderr,
-      /POUNCE_ERR_STARTUP_TIMEOUT: .*did not finish within startupTimeout \(0\.5s\)/,
+      /POUNCE_ERR_STARTUP_TIMEOUT: .*(did not finish|did not become ready) within startupTimeout \(0\.5s\)/,
     );
   });
 
