@@ -13,7 +13,7 @@ describe('serve() — programmatic API', () => {
     const url = String(ready.url);
     assert.equal((await request(`${url}/health`)).status, 200);
     const inFlight = request(`${url}/?ms=1000`);
-    await new Promise((r) => setTimeout(r, 200));
+    await proc.waitForEvent('appRequest');
     proc.signal('SIGTERM');
     const res = await inFlight;
     assert.equal(res.status, 200);

@@ -108,7 +108,7 @@ describe('reload', () => {
     const app = new ReloadableApp('v1');
     const server = await startServer(t, app.file);
     const slow = request(`${server.url}/slow?ms=1500`);
-    await new Promise((r) => setTimeout(r, 200));
+    await server.waitForEvent('appRequest');
     app.write('v2');
     assert.equal((await control(t, server, 'reload')).code, 0);
     const res = await slow;

@@ -57,7 +57,7 @@ describe('shutdown on SIGTERM / SIGINT', () => {
   test('a 1.5 s request in flight gets its full 200 with Connection: close, then the process exits 0', async (t) => {
     const server = await startServer(t, LIFECYCLE);
     const inFlight = request(`${server.url}/slow?ms=1500`);
-    await new Promise((r) => setTimeout(r, 200)); // the request is being handled
+    await server.waitForEvent('appRequest'); // the request is being handled
     server.signal('SIGTERM');
     const res = await inFlight;
     assert.equal(res.status, 200);
@@ -77,7 +77,7 @@ describe('shutdown on SIGTERM / SIGINT', () => {
       () => 'completed',
       (err: Error) => err.message,
     );
-    await new Promise((r) => setTimeout(r, 200));
+    await server.waitForEvent('appRequest');
     const sent = server.signal('SIGTERM');
     assert.match(await stuck, /socket hang up|ECONNRESET/);
     const exit = await server.exited;
@@ -98,7 +98,7 @@ describe('shutdown on SIGTERM / SIGINT', () => {
     const first = await request(`${server.url}/`, { agent });
     assert.equal(first.headers.connection, 'keep-alive');
     const inFlight = request(`${server.url}/slow?ms=2500`); // keeps the drain going
-    await new Promise((r) => setTimeout(r, 200));
+    await server.waitForEvent('appRequest');
     server.signal('SIGTERM');
     await server.waitForEvent('workerDraining');
 
@@ -151,7 +151,7 @@ describe('shutdown on SIGTERM / SIGINT', () => {
   test('a second SIGINT exits at once with status 1', async (t) => {
     const server = await startServer(t, LIFECYCLE, ['--shutdown-timeout', '60']);
     const stuck = request(`${server.url}/slow?ms=60000`).catch(() => 'cut');
-    await new Promise((r) => setTimeout(r, 200));
+    await server.waitForEvent('appRequest');
     server.signal('SIGINT');
     await server.waitForEvent('workerDraining');
     const sent = server.signal('SIGINT');

@@ -17,7 +17,7 @@ describe('supervised shutdown', () => {
   test('SIGTERM drains every worker in parallel; in-flight requests complete; exit 0', async (t) => {
     const server = await startServer(t, APP, ['--workers', '2']);
     const inFlight = Array.from({ length: 6 }, () => request(`${server.url}/slow?ms=1200`));
-    await new Promise((r) => setTimeout(r, 300));
+    await server.waitForCount('appRequest', 6);
     server.signal('SIGTERM');
     for (const res of await Promise.all(inFlight)) {
       assert.equal(res.status, 200);
@@ -34,7 +34,7 @@ describe('supervised shutdown', () => {
   test('Ctrl-C (SIGINT to the whole process group) is one graceful shutdown', async (t) => {
     const server = await startServer(t, APP, ['--workers', '2']);
     const slow = request(`${server.url}/slow?ms=1000`);
-    await new Promise((r) => setTimeout(r, 200));
+    await server.waitForEvent('appRequest');
     process.kill(-server.pid, 'SIGINT');
     const res = await slow;
     assert.equal(res.status, 200);
@@ -46,7 +46,7 @@ describe('supervised shutdown', () => {
   test('a stuck request is cut at shutdownTimeout, logged, and the exit status is still 0', async (t) => {
     const server = await startServer(t, APP, ['--workers', '2', '--shutdown-timeout', '1']);
     const stuck = request(`${server.url}/slow?ms=60000`).catch((err: Error) => err.message);
-    await new Promise((r) => setTimeout(r, 200));
+    await server.waitForEvent('appRequest');
     server.signal('SIGTERM');
     assert.match(String(await stuck), /socket hang up|ECONNRESET/);
     assert.equal((await server.exited).code, 0);

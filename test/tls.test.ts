@@ -172,7 +172,7 @@ describe('HTTP/2', () => {
     const oldPid = first.body.split(' ')[2];
     const goaway = new Promise<number>((resolve) => session.once('goaway', (code) => resolve(code)));
     const slow = h2Request(session, '/?ms=1500');
-    await new Promise((r) => setTimeout(r, 200));
+    await server.waitForEvent('appRequest');
     assert.equal((await control(t, server, 'reload')).code, 0);
     assert.equal(await goaway, http2.constants.NGHTTP2_NO_ERROR);
     const finished = await slow;
@@ -194,7 +194,7 @@ describe('HTTP/2', () => {
       (r) => (r.status === 200 ? 'completed' : 'cut'),
       () => 'cut',
     );
-    await new Promise((r) => setTimeout(r, 200));
+    await server.waitForCount('appRequest', 2);
     server.signal('SIGTERM');
     await goaway;
     assert.equal((await slow).status, 200);

@@ -44,6 +44,8 @@ export interface PounceProcess {
   readonly stdout: () => string;
   /** Resolves with the first log line (already printed or still to come) with this event name. */
   waitForEvent(event: string, timeoutMs?: number): Promise<LogLine>;
+  /** Resolves once `count` log lines with this event name have been printed. */
+  waitForCount(event: string, count: number, timeoutMs?: number): Promise<void>;
   /** Resolves with the exit status (or the signal name) once the process has exited. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
   signal(signal: NodeJS.Signals): number;
@@ -136,6 +138,14 @@ export function spawnPounce(t: TestContext, args: string[], options: SpawnOption
     signal: (sig) => {
       child.kill(sig);
       return Date.now();
+    },
+    async waitForCount(event, count, timeoutMs = 20_000) {
+      const until = Date.now() + timeoutMs;
+      while (logs.filter((l) => l.event === event).length < count) {
+        if (Date.now() > until)
+          throw new Error(`fewer than ${count} "${event}" log lines within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
     },
     waitForEvent(event, timeoutMs = 20_000) {
       const seen = logs.find((l) => l.event === event);

@@ -13,6 +13,7 @@ export default function app(req, res) {
   if (url.pathname === '/version') return res.end(${JSON.stringify(version)});
   if (url.pathname === '/slow') {
     const ms = Number(url.searchParams.get('ms') ?? 500);
+    if (ms >= 1000) process.stdout.write(JSON.stringify({ level: 30, event: 'appRequest', url: req.url, msg: 'app got a request' }) + '\\n');
     return setTimeout(() => res.end(${JSON.stringify(version)} + ' slow ' + ms), ms);
   }
   if (url.pathname === '/echo') {
