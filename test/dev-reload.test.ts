@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { request } from './helpers/http.ts';
-import { ROOT, runPounce, spawnPounce } from './helpers/pounce.ts';
+import { ROOT, runPounce, spawnPounce, waitFor } from './helpers/pounce.ts';
 import { appSource } from './helpers/reloadable-app.ts';
 
 const DOC = readFileSync(path.join(ROOT, 'docs/development.md'), 'utf8');
@@ -53,14 +53,6 @@ async function runDocCommand(t: Parameters<typeof spawnPounce>[0], line: string,
 
 const count = (server: { logs: { event?: string }[] }, event: string) =>
   server.logs.filter((l) => l.event === event).length;
-
-async function waitFor(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 20_000) {
-  const until = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('--reload', () => {
   const [serveLine, configServeLine] = blocks('sh');

@@ -6,26 +6,9 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { runLoad, summarize } from '../bench/load-generator.ts';
-import type { StatusReport } from '../src/supervisor/supervisor.ts';
 import { request } from './helpers/http.ts';
-import { control, FIXTURES, runPounce, startServer } from './helpers/pounce.ts';
+import { FIXTURES, runPounce, serverStatus, startServer, waitFor } from './helpers/pounce.ts';
 import { ReloadableApp } from './helpers/reloadable-app.ts';
-
-type TestContext = Parameters<typeof control>[0];
-
-async function status(t: TestContext, server: { control: string }): Promise<StatusReport> {
-  const result = await control(t, server, 'status', ['--json']);
-  assert.equal(result.code, 0, result.stderr);
-  return JSON.parse(result.stdout) as StatusReport;
-}
-
-async function waitFor(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 20_000) {
-  const until = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('worker recycling', () => {
   test('maxRequests 50 under load: workers recycle again and again, and no request fails', async (t) => {
@@ -60,7 +43,7 @@ describe('worker recycling', () => {
     assert.ok(limits.size >= 2, `limits vary: ${[...limits].join(', ')}`);
     assert.ok(!server.logs.some((l) => l.event === 'workerCrashed'));
     await waitFor('two ready workers', async () => {
-      const s = await status(t, server);
+      const s = await serverStatus(t, server);
       return s.workers.length === 2 && s.workers.every((w) => w.state === 'ready');
     });
   });
@@ -76,7 +59,7 @@ describe('worker recycling', () => {
       /^Replacing worker 0 \(generation 0\): its memory use \(RSS \d+ MB\) exceeds maxMemory \(200 MB\)$/,
     );
     await waitFor('the successor to serve', async () => {
-      const s = await status(t, server);
+      const s = await serverStatus(t, server);
       return s.workers.length === 1 && s.workers[0]!.pid !== pid && s.workers[0]!.state === 'ready';
     });
     const after = (await request(`${server.url}/`)).body;
@@ -86,7 +69,7 @@ describe('worker recycling', () => {
   test('a successor that cannot start (broken code on disk) leaves the worker serving', async (t) => {
     const app = new ReloadableApp('v1');
     const server = await startServer(t, app.file, ['--max-requests', '5']);
-    const { workers } = await status(t, server);
+    const { workers } = await serverStatus(t, server);
     app.write('v2', 'syntax-error');
     for (let i = 0; i < 5; i++) assert.equal((await request(`${server.url}/version`)).body, 'v1');
     const failed = await server.waitForEvent('recycleFailed');
@@ -95,7 +78,7 @@ describe('worker recycling', () => {
       /^Could not replace worker 0 \(generation 0\): its successor failed to start \(.*SyntaxError.*\) — it keeps serving; next try in 10s$/,
     );
     for (let i = 0; i < 10; i++) assert.equal((await request(`${server.url}/version`)).body, 'v1');
-    const s = await status(t, server);
+    const s = await serverStatus(t, server);
     assert.deepEqual(
       s.workers.map((w) => [w.pid, w.state]),
       [[workers[0]!.pid, 'ready']],

@@ -5,37 +5,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { runLoad, summarize } from '../bench/load-generator.ts';
-import type { StatusReport } from '../src/supervisor/supervisor.ts';
 import { connect, request } from './helpers/http.ts';
-import { control, startServer } from './helpers/pounce.ts';
+import { control, isAlive, serverStatus, startServer, waitFor } from './helpers/pounce.ts';
 import { ReloadableApp, type Variant } from './helpers/reloadable-app.ts';
-
-async function status(t: Parameters<typeof control>[0], server: { control: string }): Promise<StatusReport> {
-  const result = await control(t, server, 'status', ['--json']);
-  assert.equal(result.code, 0, result.stderr);
-  return JSON.parse(result.stdout) as StatusReport;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitFor(
-  what: string,
-  predicate: () => boolean | Promise<boolean>,
-  timeoutMs = 15_000,
-): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('reload', () => {
   test('picks up changed code: /version answers the new value as soon as pounce reload returns', async (t) => {
@@ -48,7 +20,7 @@ describe('reload', () => {
     assert.match(reload.stdout, /Reload complete: generation 1 is serving/);
     for (let i = 0; i < 10; i++) assert.equal((await request(`${server.url}/version`)).body, 'v2');
     await server.waitForEvent('reloadComplete');
-    const s = await status(t, server);
+    const s = await serverStatus(t, server);
     assert.equal(s.generation, 1);
     assert.deepEqual(
       s.workers.map((w) => [w.generation, w.state]),
@@ -85,7 +57,7 @@ describe('reload', () => {
       assert.match(reload.stderr, /^pounce reload: failed — /, variant);
       assert.match(reload.stderr, reason, variant);
       assert.equal((await request(`${server.url}/version`)).body, 'v1', variant);
-      const s = await status(t, server);
+      const s = await serverStatus(t, server);
       assert.equal(s.generation, 0, variant);
       assert.equal(s.state, 'serving', variant);
       assert.deepEqual(
@@ -145,7 +117,7 @@ describe('reload', () => {
       () => server.logs.filter((l) => l.event === 'reloadComplete').length >= 2,
     );
     await new Promise((r) => setTimeout(r, 500)); // a third reload would have started by now
-    const s = await status(t, server);
+    const s = await serverStatus(t, server);
     assert.equal(s.state, 'serving');
     assert.equal(s.generation, 2);
     assert.deepEqual(
@@ -188,14 +160,14 @@ describe('crashes and orphans', () => {
   test('kill -9 of a worker under load: it is replaced and the other keeps serving', async (t) => {
     const app = new ReloadableApp('v1');
     const server = await startServer(t, app.file, ['--workers', '2']);
-    const before = await status(t, server);
+    const before = await serverStatus(t, server);
     const victim = before.workers[0]!;
     const load = runLoad({ url: server.url, durationMs: 20_000, keepAlive: 2, fresh: 2, post: 1 });
     await new Promise((r) => setTimeout(r, 500));
     process.kill(victim.pid, 'SIGKILL');
     await server.waitForEvent('workerCrashed');
     await waitFor('the replacement', async () => {
-      const s = await status(t, server);
+      const s = await serverStatus(t, server);
       return s.workers.length === 2 && s.workers.every((w) => w.state === 'ready' && w.pid !== victim.pid);
     });
     const atReplacement = { completed: load.completed, failed: load.failed };
@@ -214,7 +186,7 @@ describe('crashes and orphans', () => {
       `no failure after the replacement: ${summarize(report)}`,
     );
     assert.ok(report.total > atReplacement.completed + 50, 'requests kept completing after the replacement');
-    const after = await status(t, server);
+    const after = await serverStatus(t, server);
     assert.equal(after.generation, 0);
     assert.ok(
       after.workers.some((w) => w.id === 2),
@@ -230,12 +202,12 @@ describe('crashes and orphans', () => {
   test('SIGTERM to one worker: it is replaced through a handoff, with no failed request', async (t) => {
     const app = new ReloadableApp('v1');
     const server = await startServer(t, app.file, ['--workers', '2']);
-    const victim = (await status(t, server)).workers[1]!;
+    const victim = (await serverStatus(t, server)).workers[1]!;
     const load = runLoad({ url: server.url, durationMs: 20_000, keepAlive: 2, fresh: 2, post: 1, slow: 1 });
     await new Promise((r) => setTimeout(r, 300));
     process.kill(victim.pid, 'SIGTERM');
     await waitFor('the handoff', async () => {
-      const s = await status(t, server);
+      const s = await serverStatus(t, server);
       return s.workers.length === 2 && s.workers.every((w) => w.state === 'ready' && w.pid !== victim.pid);
     });
     await new Promise((r) => setTimeout(r, 300));
@@ -252,7 +224,7 @@ describe('crashes and orphans', () => {
   test('kill -9 of the supervisor: no worker is alive two seconds later', async (t) => {
     const app = new ReloadableApp('v1');
     const server = await startServer(t, app.file, ['--workers', '2']);
-    const { workers } = await status(t, server);
+    const { workers } = await serverStatus(t, server);
     assert.equal(workers.length, 2);
     process.kill(server.pid, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 2000));
@@ -264,7 +236,7 @@ describe('crashes and orphans', () => {
     const server = await startServer(t, app.file);
     // From now on every new worker fails at import; kill the running one repeatedly.
     app.write('v2', 'throws-on-import');
-    process.kill((await status(t, server)).workers[0]!.pid, 'SIGKILL');
+    process.kill((await serverStatus(t, server)).workers[0]!.pid, 'SIGKILL');
     const exit = await server.exited;
     assert.equal(exit.code, 1);
     assert.match(

@@ -6,21 +6,15 @@ import { describe, test } from 'node:test';
 import { runLoad, summarize } from '../bench/load-generator.ts';
 import type { StatusReport } from '../src/supervisor/supervisor.ts';
 import { request } from './helpers/http.ts';
-import { control, runPounce, startServer } from './helpers/pounce.ts';
+import { control, runPounce, serverStatus, startServer } from './helpers/pounce.ts';
 import { ReloadableApp } from './helpers/reloadable-app.ts';
 
 type TestContext = Parameters<typeof control>[0];
 
-async function status(t: TestContext, server: { control: string }): Promise<StatusReport> {
-  const result = await control(t, server, 'status', ['--json']);
-  assert.equal(result.code, 0, result.stderr);
-  return JSON.parse(result.stdout) as StatusReport;
-}
-
 async function waitForWorkers(t: TestContext, server: { control: string }, n: number): Promise<StatusReport> {
   const until = Date.now() + 20_000;
   for (;;) {
-    const s = await status(t, server);
+    const s = await serverStatus(t, server);
     if (s.workers.length === n && s.workers.every((w) => w.state === 'ready')) return s;
     if (Date.now() > until)
       throw new Error(`timed out waiting for ${n} ready workers: ${JSON.stringify(s.workers)}`);
@@ -76,7 +70,7 @@ describe('scaling', () => {
     assert.equal(up.code, 0, up.stderr);
     assert.equal(up.stdout, 'Scaled from 1 to 4 worker(s)\n');
     // The command returns once the new workers are ready.
-    const s = await status(t, server);
+    const s = await serverStatus(t, server);
     assert.equal(s.workers.filter((w) => w.state === 'ready').length, 4);
     app.write('v2');
     assert.equal((await control(t, server, 'reload')).code, 0);

@@ -12,7 +12,7 @@ import { describe, test } from 'node:test';
 import { runLoad, summarize } from '../bench/load-generator.ts';
 import type { StatusReport } from '../src/supervisor/supervisor.ts';
 import { request } from './helpers/http.ts';
-import { FIXTURES, POUNCE_COMMAND, runPounce, spawnPounce } from './helpers/pounce.ts';
+import { FIXTURES, POUNCE_COMMAND, runPounce, spawnPounce, waitFor } from './helpers/pounce.ts';
 import { ReloadableApp } from './helpers/reloadable-app.ts';
 
 const LAUNCHER = path.join(FIXTURES, 'ops/socket-launcher.py');
@@ -43,14 +43,6 @@ async function status(t: TestContext, control: string): Promise<StatusReport> {
   const result = await runPounce(t, ['status', '--json', '--control-socket', control]);
   assert.equal(result.code, 0, result.stderr);
   return JSON.parse(result.stdout) as StatusReport;
-}
-
-async function waitFor(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 20_000) {
-  const until = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('socket activation', () => {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import type { StatusReport } from '../../src/supervisor/supervisor.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(ROOT, 'src/cli/main.ts');
@@ -226,4 +227,33 @@ export const POUNCE_COMMAND = [process.execPath, '--conditions=pounce-source', C
 
 export function appPath(name: string): string {
   return path.join(APPS, name);
+}
+
+/** `pounce status --json` of a server started by startServer (or any server with a control socket path). */
+export async function serverStatus(t: TestContext, server: { control: string }): Promise<StatusReport> {
+  const result = await control(t, server, 'status', ['--json']);
+  if (result.code !== 0) throw new Error(`pounce status failed: ${result.stderr}`);
+  return JSON.parse(result.stdout) as StatusReport;
+}
+
+/** Polls `predicate` until it holds; throws (naming `what`) after `timeoutMs`. */
+export async function waitFor(
+  what: string,
+  predicate: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
