@@ -2,6 +2,7 @@
 // (`--shutdown-timeout 5`), so there is no second list of flags to keep in sync.
 
 import { parseArgs } from 'node:util';
+import { type LoadedConfig, loadConfig } from '../config/load.ts';
 import { kebab, type OptionName, optionNames, optionSpec } from '../config/options.ts';
 import { ErrorCode, PounceError } from '../errors.ts';
 
@@ -115,4 +116,9 @@ function translateParseError(err: Error & { code?: string }): PounceError {
     default:
       return usageError(err.message);
   }
+}
+
+/** The configuration a command runs with: config file, environment and this command line's flags. */
+export function loadCommandConfig(args: ParsedArgs, cwd = process.cwd()): Promise<LoadedConfig> {
+  return loadConfig({ cwd, env: process.env, flags: args.flags, configFile: args.configFile });
 }

@@ -2,18 +2,12 @@
 // Meant for CI and deploy scripts, before a reload is attempted.
 
 import { loadApp, resolveAppSpec } from '../app/load.ts';
-import { loadConfig } from '../config/load.ts';
 import { ExitCode } from '../errors.ts';
-import type { ParsedArgs } from './args.ts';
+import { loadCommandConfig, type ParsedArgs } from './args.ts';
 
 export async function checkCommand(args: ParsedArgs): Promise<number> {
   const cwd = process.cwd();
-  const { config, configFile } = await loadConfig({
-    cwd,
-    env: process.env,
-    flags: args.flags,
-    configFile: args.configFile,
-  });
+  const { config, configFile } = await loadCommandConfig(args, cwd);
   const spec = resolveAppSpec(args.app!, cwd);
   const { handler } = await loadApp(spec, config.interface);
   process.stdout.write(

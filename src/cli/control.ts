@@ -3,11 +3,10 @@
 // flags), or named with --control-socket.
 
 import net from 'node:net';
-import { loadConfig } from '../config/load.ts';
 import { type ControlRequest, type ControlResponse, controlSocketPath } from '../control/protocol.ts';
 import { ExitCode } from '../errors.ts';
 import type { StatusReport } from '../supervisor/supervisor.ts';
-import type { ParsedArgs } from './args.ts';
+import { loadCommandConfig, type ParsedArgs } from './args.ts';
 
 function ask(
   socketPath: string,
@@ -42,12 +41,7 @@ function ask(
 
 export async function controlCommand(args: ParsedArgs): Promise<number> {
   const cwd = process.cwd();
-  const { config } = await loadConfig({
-    cwd,
-    env: process.env,
-    flags: args.flags,
-    configFile: args.configFile,
-  });
+  const { config } = await loadCommandConfig(args, cwd);
   const socketPath = controlSocketPath(config, cwd);
   const command = args.command as ControlRequest['command'];
   const request: ControlRequest = command === 'scale' ? { command, workers: args.workers ?? 0 } : { command };

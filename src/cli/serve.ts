@@ -8,7 +8,6 @@ import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveAppSpec } from '../app/load.ts';
-import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/options.ts';
 import { controlSocketPath } from '../control/protocol.ts';
 import { startControlServer } from '../control/server.ts';
@@ -20,7 +19,7 @@ import { Supervisor } from '../supervisor/supervisor.ts';
 import { describeFds, takeListenFds } from '../systemd/listen-fds.ts';
 import { linkSystemd } from '../systemd/service.ts';
 import { watchedDirs, watchForChanges } from '../watch/watcher.ts';
-import type { ParsedArgs } from './args.ts';
+import { loadCommandConfig, type ParsedArgs } from './args.ts';
 
 /** The worker entry point next to this build of pounce (src/*.ts when run from source, dist/*.js when built). */
 function workerEntry(): string {
@@ -30,12 +29,7 @@ function workerEntry(): string {
 
 export async function serveCommand(args: ParsedArgs): Promise<void> {
   const cwd = process.cwd();
-  const { config, configFile } = await loadConfig({
-    cwd,
-    env: process.env,
-    flags: args.flags,
-    configFile: args.configFile,
-  });
+  const { config, configFile } = await loadCommandConfig(args, cwd);
   assertAvailable(config);
   const log = createLogger(config);
   if (configFile) log.event('configLoaded', { file: configFile });
