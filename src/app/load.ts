@@ -3,48 +3,11 @@
 // while importing" need three different fixes.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
-import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describeValue, ErrorCode, PounceError } from '../errors.ts';
 import { onDrain, onShutdown, onStartup } from './lifecycle.ts';
+import type { AppSpec } from './resolve.ts';
 import { type AppHandler, errorText, type Interface, toHandler } from './shape.ts';
-
-export interface AppSpec {
-  /** Absolute path of the module file. */
-  file: string;
-  /** The export asked for with `:name`, or undefined for default-else-`app`. */
-  exportName: string | undefined;
-  /** The spec as the user wrote it, for messages. */
-  text: string;
-}
-
-const EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'];
-
-/** Parses `./app.ts:name` and finds the file (trying the usual extensions and index files). */
-export function resolveAppSpec(text: string, cwd: string): AppSpec {
-  let modulePath = text;
-  let exportName: string | undefined;
-  const colon = text.lastIndexOf(':');
-  if (colon > 0 && /^[A-Za-z_$][\w$]*$/.test(text.slice(colon + 1))) {
-    modulePath = text.slice(0, colon);
-    exportName = text.slice(colon + 1);
-  }
-  const base = path.resolve(cwd, modulePath);
-  const candidates = [
-    base,
-    ...EXTENSIONS.map((ext) => base + ext),
-    ...EXTENSIONS.map((ext) => path.join(base, `index${ext}`)),
-  ];
-  const file = candidates.find((f) => existsSync(f) && statSync(f).isFile());
-  if (!file) {
-    throw new PounceError(
-      ErrorCode.APP_NOT_FOUND,
-      `App module ${JSON.stringify(modulePath)} not found (looked for ${base} with ${EXTENSIONS.join(', ')} and index files)`,
-    );
-  }
-  return { file, exportName, text };
-}
 
 export interface LoadedApp {
   spec: AppSpec;

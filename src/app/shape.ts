@@ -5,7 +5,6 @@
 
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { getRequestListener } from '@hono/node-server';
 import { describeValue, ErrorCode, PounceError } from '../errors.ts';
 
 export type Interface = 'auto' | 'node' | 'fetch';
@@ -22,6 +21,8 @@ export interface AppHandler {
   listener: RequestListener;
   /** The original fetch function, for adapters that wrap it (request timeouts). */
   fetch?: FetchHandler;
+  /** Bridges a (wrapped) fetch function to a Node listener; set for fetch apps. */
+  adapt?: (fetch: FetchHandler) => RequestListener;
   /** Receives HTTP upgrade requests (WebSocket); without it upgrades are refused. */
   upgrade?: UpgradeHandler;
 }
@@ -101,14 +102,17 @@ export async function toHandler(value: unknown, iface: Interface, where: string)
   switch (c.kind) {
     case 'node':
       return { kind: 'node', listener: c.listener, shape: prefix + c.shape, upgrade };
-    case 'fetch':
+    case 'fetch': {
+      const adapt = await fetchAdapter();
       return {
         kind: 'fetch',
         fetch: c.fetch,
-        listener: fetchListener(c.fetch),
+        adapt,
+        listener: adapt(c.fetch),
         shape: prefix + c.shape,
         upgrade,
       };
+    }
     case 'fastify': {
       await c.app.ready();
       return {
@@ -123,9 +127,14 @@ export async function toHandler(value: unknown, iface: Interface, where: string)
   }
 }
 
-/** Bridges a fetch handler to Node through @hono/node-server, the maintained adapter. */
-export function fetchListener(fetch: FetchHandler): RequestListener {
-  return getRequestListener(fetch as never) as unknown as RequestListener;
+/**
+ * Bridges fetch handlers to Node through @hono/node-server, the maintained adapter. Imported only
+ * when an app is a fetch handler: it costs about 20 MB of memory, which the supervisor and the
+ * workers of Node-listener apps need not pay.
+ */
+async function fetchAdapter(): Promise<(fetch: FetchHandler) => RequestListener> {
+  const { getRequestListener } = await import('@hono/node-server');
+  return (fetch) => getRequestListener(fetch as never) as unknown as RequestListener;
 }
 
 export function errorText(err: unknown): string {

@@ -1,7 +1,8 @@
 // `pounce check APP`: the configuration is valid and the app imports and has an accepted shape.
 // Meant for CI and deploy scripts, before a reload is attempted.
 
-import { loadApp, resolveAppSpec } from '../app/load.ts';
+import { loadApp } from '../app/load.ts';
+import { resolveAppSpec } from '../app/resolve.ts';
 import { ExitCode } from '../errors.ts';
 import { loadCommandConfig, type ParsedArgs } from './args.ts';
 

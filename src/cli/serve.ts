@@ -7,7 +7,7 @@ import cluster from 'node:cluster';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { resolveAppSpec } from '../app/load.ts';
+import { resolveAppSpec } from '../app/resolve.ts';
 import type { Config } from '../config/options.ts';
 import { controlSocketPath } from '../control/protocol.ts';
 import { startControlServer } from '../control/server.ts';
@@ -18,7 +18,6 @@ import { keepInheritedSocketsOpen } from '../supervisor/inherited-sockets.ts';
 import { Supervisor } from '../supervisor/supervisor.ts';
 import { describeFds, takeListenFds } from '../systemd/listen-fds.ts';
 import { linkSystemd } from '../systemd/service.ts';
-import { watchedDirs, watchForChanges } from '../watch/watcher.ts';
 import { loadCommandConfig, type ParsedArgs } from './args.ts';
 
 /** The worker entry point next to this build of pounce (src/*.ts when run from source, dist/*.js when built). */
@@ -36,7 +35,9 @@ export async function serveCommand(args: ParsedArgs): Promise<void> {
   // Fail fast on a missing module; everything else about the app is found out by the workers, so
   // the supervisor never imports (and never runs) app code.
   resolveAppSpec(args.app!, cwd);
-  if (config.reload) watchedDirs(cwd, config.reloadDirs);
+  // The watcher (chokidar) is loaded only with --reload, a development setting.
+  const watch = config.reload ? await import('../watch/watcher.ts') : undefined;
+  watch?.watchedDirs(cwd, config.reloadDirs);
   const inheritedFds = inheritedListeners(config, log);
 
   // Inherited sockets: shared scheduling only (see supervisor/inherited-sockets.ts).
@@ -87,8 +88,8 @@ export async function serveCommand(args: ParsedArgs): Promise<void> {
     throw err;
   }
 
-  if (config.reload && supervisor.state === 'serving') {
-    const watcher = await watchForChanges({
+  if (watch && supervisor.state === 'serving') {
+    const watcher = await watch.watchForChanges({
       cwd,
       config,
       onChange: (files) => {

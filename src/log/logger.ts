@@ -2,8 +2,8 @@
 // readable lines when it is. Writes are synchronous so that the last lines before an exit (a
 // forced shutdown, a startup failure) are never lost in a buffer.
 
+import { createRequire } from 'node:module';
 import pino from 'pino';
-import pretty from 'pino-pretty';
 import type { Config } from '../config/options.ts';
 import { catalogue, type EventFields, type EventName } from './catalogue.ts';
 
@@ -38,8 +38,13 @@ export function createLogger(config: Pick<Config, 'logLevel' | 'logFormat'>): Lo
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
+  // pino-pretty is loaded only for a terminal: JSON logging (production) does not pay for it.
   const destination = usePretty
-    ? pretty({ sync: true, ignore: 'pid,hostname,event', translateTime: 'SYS:yyyy-mm-dd HH:MM:ss' })
+    ? (createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty'))({
+        sync: true,
+        ignore: 'pid,hostname,event',
+        translateTime: 'SYS:yyyy-mm-dd HH:MM:ss',
+      })
     : pino.destination({ dest: 1, sync: true });
   return wrap(pino(options, destination));
 }

@@ -24,11 +24,12 @@ import type { Http2ServerRequest, ServerHttp2Session } from 'node:http2';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { DrainReason } from '../app/lifecycle.ts';
-import { type AppHandler, type FetchHandler, fetchListener } from '../app/shape.ts';
+import type { AppHandler, FetchHandler } from '../app/shape.ts';
 import type { Config } from '../config/options.ts';
 import { ErrorCode, PounceError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
 import { createNodeServer, type NodeServer, type Protocol } from './create-server.ts';
+import { FIRST_REQUEST_GRACE_MS, IDLE_GRACE_MS } from './grace.ts';
 import { respondHealth } from './health.ts';
 import { abortRequest, linkResponse, withRequestSignal } from './request-signal.ts';
 import {
@@ -39,14 +40,6 @@ import {
   respondUnavailable,
   UPGRADE_UNAVAILABLE,
 } from './responses.ts';
-
-/** How long a keep-alive connection must stay idle during a drain before we close it. */
-export const IDLE_GRACE_MS = 1000;
-/**
- * A connection that has not sent a single byte yet was opened to send a request: its client is
- * about to, so it gets longer than a used keep-alive connection (still bounded by the deadline).
- */
-export const FIRST_REQUEST_GRACE_MS = 5000;
 
 export type ListenTarget = { fd: number } | { path: string } | { host: string; port: number };
 
@@ -118,8 +111,8 @@ export class DrainableServer {
   /** Throws PounceError POUNCE_ERR_TLS if the certificate files are missing or invalid. */
   constructor(handler: AppHandler, config: ServerConfig, log: Logger, workerId = 0) {
     this.#handler =
-      config.requestTimeout !== undefined && handler.fetch
-        ? { ...handler, listener: fetchListener(withRequestSignal(handler.fetch) as FetchHandler) }
+      config.requestTimeout !== undefined && handler.fetch && handler.adapt
+        ? { ...handler, listener: handler.adapt(withRequestSignal(handler.fetch) as FetchHandler) }
         : handler;
     this.#log = log;
     this.#workerId = workerId;

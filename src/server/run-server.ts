@@ -9,7 +9,8 @@ import { type AppHandler, errorText } from '../app/shape.ts';
 import type { Config } from '../config/options.ts';
 import { ErrorCode, PounceError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
-import { DrainableServer, IDLE_GRACE_MS, type ListenTarget } from './drainable-server.ts';
+import { DrainableServer, type ListenTarget } from './drainable-server.ts';
+import { IDLE_GRACE_MS } from './grace.ts';
 
 /** How long a shutting-down server keeps accepting after its drain settled (see shutdown()). */
 const LISTENER_LINGER_MS = 100;

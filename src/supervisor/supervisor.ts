@@ -16,7 +16,7 @@ import type { Config } from '../config/options.ts';
 import { ErrorCode, type ErrorCode as ErrorCodeType, PounceError } from '../errors.ts';
 import type { InheritedFd, RecycleReason } from '../ipc/messages.ts';
 import type { Logger } from '../log/logger.ts';
-import { IDLE_GRACE_MS } from '../server/drainable-server.ts';
+import { IDLE_GRACE_MS } from '../server/grace.ts';
 import { describeExit, WorkerProcess as Worker, type WorkerProcess } from './worker-process.ts';
 
 export type SupervisorState = 'starting' | 'serving' | 'reloading' | 'stopping' | 'stopped';

@@ -3,7 +3,8 @@
 // supervisor's commands over IPC. It also watches its own recycling limits (maxRequests,
 // maxMemory) and asks the supervisor to replace it when one is reached.
 
-import { loadApp, resolveAppSpec } from '../app/load.ts';
+import { loadApp } from '../app/load.ts';
+import { resolveAppSpec } from '../app/resolve.ts';
 import { errorText } from '../app/shape.ts';
 import { PounceError } from '../errors.ts';
 import {
