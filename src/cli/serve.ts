@@ -4,6 +4,7 @@
 // control socket, the pid file, systemd notifications and, with --reload, the file watcher.
 
 import cluster from 'node:cluster';
+import { enableCompileCache } from 'node:module';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +44,13 @@ export async function serveCommand(args: ParsedArgs): Promise<void> {
   // Inherited sockets: shared scheduling only (see supervisor/inherited-sockets.ts).
   const roundRobin = config.scheduling === 'round-robin' && inheritedFds.length === 0;
   cluster.schedulingPolicy = roundRobin ? cluster.SCHED_RR : cluster.SCHED_NONE;
+  // V8's compile cache, shared by every worker: a worker that finds pounce and the app already
+  // compiled boots in about half the time (measured 234 → 129 ms), so each reload's new generation
+  // is ready sooner. A NODE_COMPILE_CACHE the user set is kept.
+  if (!process.env.NODE_COMPILE_CACHE) {
+    const cache = enableCompileCache?.();
+    if (cache?.directory) process.env.NODE_COMPILE_CACHE = cache.directory;
+  }
   cluster.setupPrimary({ exec: workerEntry(), execArgv: process.execArgv, silent: false });
   if (inheritedFds.length && !keepInheritedSocketsOpen(inheritedFds.map((f) => f.fd))) {
     log.event('inheritedSocketsUnprotected');

@@ -1,0 +1,63 @@
+// Scenario 6: cold start, from launching the command to the first 200 response (GET / polled every
+// 5 ms), pounce next to raw cluster and a single raw process; interleaved rounds, medians.
+
+import { type Ctx, code, type Section, table } from '../lib/context.ts';
+import { waitForOk } from '../lib/http.ts';
+import { sleep } from '../lib/procs.ts';
+import { type Server, startPounce, startRawCluster, startRawSingle } from '../lib/servers.ts';
+import { median, ms, ratio } from '../lib/stats.ts';
+import { WORKERS } from './throughput.ts';
+
+export async function coldStartScenario(ctx: Ctx): Promise<Section> {
+  const rounds = ctx.quick ? 1 : 3;
+  const contenders: { key: string; start: () => Promise<Server> }[] = [
+    { key: 'pounce', start: () => startPounce({ workers: WORKERS, noWait: true }) },
+    { key: 'raw cluster', start: () => startRawCluster(WORKERS, { noWait: true }) },
+    { key: 'single process', start: () => startRawSingle({ noWait: true }) },
+  ];
+  const times = new Map<string, number[]>();
+  const names = new Map<string, string>();
+  const commands: string[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    for (const contender of contenders) {
+      const server = await contender.start();
+      try {
+        const proc = server.proc!;
+        const ok = await waitForOk(`${server.url}/`, {
+          everyMs: 5,
+          timeoutMs: 60_000,
+          gone: () => !proc.alive,
+        });
+        times.set(contender.key, [...(times.get(contender.key) ?? []), ok - proc.startedAt]);
+        names.set(contender.key, server.name);
+        commands.push(server.command);
+      } finally {
+        await server.stop();
+      }
+      await sleep(100);
+    }
+  }
+  const raw = median(times.get('raw cluster') ?? []);
+  const rows = contenders.map(({ key }) => {
+    const list = times.get(key) ?? [];
+    return [
+      names.get(key) ?? key,
+      ms(median(list)),
+      list.map((t) => ms(t)).join(', '),
+      ratio(median(list), raw),
+    ];
+  });
+  const pounce = median(times.get('pounce') ?? []);
+  return {
+    title: '6. Cold start',
+    body: [
+      `From spawning the command to the first 200 on GET / (polled every 5 ms on a fresh connection), ${rounds} ` +
+        `interleaved round${rounds > 1 ? 's' : ''}. pounce runs from source (TypeScript stripped at load), ` +
+        'starts a supervisor, then its workers, each of which imports pounce, pino and the app.',
+      table(['server', 'launch → first 200 (median)', 'runs', 'vs raw cluster'], rows),
+      `pounce takes ${ms(pounce - raw)} more than raw cluster to serve its first request.`,
+      code(commands),
+    ].join('\n\n'),
+    targets: [],
+  };
+}

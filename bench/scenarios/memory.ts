@@ -1,0 +1,274 @@
+// Scenario 5: memory. RSS (VmRSS from /proc/PID/status) of the supervising process and of each
+// worker: idle (pounce from source and compiled, raw cluster), right after each throughput run of
+// scenario 1 (next to raw cluster and PM2), and after 1 reload next to after 100 (sampled during
+// scenario 2's reloads under load). pounce's pids come from `pounce status --json`; the others'
+// from /proc.
+
+import { existsSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { type Ctx, code, type Section, table } from '../lib/context.ts';
+import { freePort, waitForOk } from '../lib/http.ts';
+import { SCRATCH } from '../lib/load-tool.ts';
+import { APPS, childPids, NODE, ROOT, rssMb, run, showCommand, sleep, spawnProc } from '../lib/procs.ts';
+import { HELLO_APP, type Server, startPounce, startRawCluster } from '../lib/servers.ts';
+import { fmt, mb, median } from '../lib/stats.ts';
+import { AFTER_RELOAD_MS, type RssSnapshot } from './reload-under-load.ts';
+import type { MemorySample } from './throughput.ts';
+
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+/** A build of the current src/ (dist/ itself may be stale: it is built on `npm install`). */
+const BUILD = path.join(SCRATCH, 'pounce-dist');
+const DIST_CLI = path.join(BUILD, 'cli/main.js');
+
+/** Compiles src/ as `npm run build` does, into bench/.scratch/pounce-dist. */
+async function buildPounce(): Promise<string> {
+  rmSync(BUILD, { recursive: true, force: true });
+  const args = [
+    '-p',
+    'tsconfig.build.json',
+    '--outDir',
+    BUILD,
+    '--declaration',
+    'false',
+    '--sourceMap',
+    'false',
+  ];
+  const result = await run(path.join(ROOT, 'node_modules/.bin/tsc'), args, { timeoutMs: 120_000 });
+  if (result.code !== 0 || !existsSync(DIST_CLI))
+    throw new Error(`tsc failed: ${result.stdout}${result.stderr}`);
+  return showCommand('tsc', args);
+}
+
+/** pounce as published: compiled to JavaScript, so the supervisor loads no TypeScript stripper. */
+async function startPounceCompiled(workers: number): Promise<Server> {
+  const port = await freePort();
+  const args = [
+    DIST_CLI,
+    'serve',
+    HELLO_APP,
+    '--workers',
+    String(workers),
+    '--port',
+    String(port),
+    '--log-format',
+    'json',
+  ];
+  const proc = spawnProc(NODE, args);
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await proc.waitForEvent('listening', { timeoutMs: 30_000 });
+  } catch (err) {
+    await proc.stop(1000);
+    throw err;
+  }
+  return {
+    name: 'pounce, compiled',
+    url,
+    port,
+    command: showCommand(NODE, args).replace(/--port \d+/, '--port $PORT'),
+    proc,
+    pids: async () => ({ primary: proc.pid, workers: childPids(proc.pid) }),
+    stop: (graceMs) => proc.stop(graceMs),
+  };
+}
+
+export interface Baseline {
+  /** `node -e` */
+  bare: number;
+  /** An empty .ts file: Node plus its type stripper. */
+  typescript: number;
+  /** `node -e` importing pino and pino-pretty, as pounce's logger does. */
+  pino: number;
+}
+
+async function rssOf(args: string[]): Promise<number> {
+  const result = await run(NODE, args, { timeoutMs: 20_000 });
+  return Number.parseFloat(result.stdout);
+}
+
+const PRINT_RSS = 'process.stdout.write(String(process.memoryUsage().rss / 2 ** 20))';
+
+/** What a Node process costs before pounce's own code: medians of `runs`. */
+export async function baseline(runs: number): Promise<Baseline> {
+  const bare: number[] = [];
+  const typescript: number[] = [];
+  const pino: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    bare.push(await rssOf(['-e', PRINT_RSS]));
+    typescript.push(await rssOf([path.join(APPS, 'rss-probe.ts')]));
+    pino.push(
+      await rssOf([
+        '--input-type=module',
+        '-e',
+        `await import('pino'); await import('pino-pretty'); ${PRINT_RSS}`,
+      ]),
+    );
+  }
+  return { bare: median(bare), typescript: median(typescript), pino: median(pino) };
+}
+
+export interface IdleSample {
+  name: string;
+  primary: number | undefined;
+  workers: number[];
+  command: string;
+}
+
+/** RSS of idle servers, 1 s (quick: 0.3 s) after their first 200: pounce from source and compiled, raw cluster. */
+export async function idleMemory(ctx: Ctx, workers: number): Promise<IdleSample[]> {
+  const rounds = ctx.quick ? 1 : 2;
+  const samples: IdleSample[] = [];
+  let built = false;
+  // Compiling takes a few seconds: the full run only.
+  if (!ctx.quick) {
+    try {
+      const command = await buildPounce();
+      built = true;
+      samples.push({ name: 'build', primary: undefined, workers: [], command });
+    } catch (err) {
+      ctx.log(`  could not compile pounce: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  const contenders: { name: string; start: () => Promise<Server> }[] = [
+    {
+      name: 'pounce, from source (as everywhere else in this report)',
+      start: () => startPounce({ workers }),
+    },
+    ...(built
+      ? [{ name: 'pounce, compiled (`npm run build` output)', start: () => startPounceCompiled(workers) }]
+      : []),
+    { name: 'raw node:http cluster', start: () => startRawCluster(workers) },
+  ];
+  for (let round = 0; round < rounds; round++) {
+    for (const contender of contenders) {
+      let server: Server;
+      try {
+        server = await contender.start();
+      } catch (err) {
+        ctx.log(`  ${contender.name} did not start: ${(err as Error).message.split('\n')[0]}`);
+        continue;
+      }
+      try {
+        await waitForOk(`${server.url}/`);
+        await sleep(ctx.quick ? 300 : 1000);
+        const pids = await server.pids();
+        samples.push({
+          name: contender.name,
+          primary: pids.primary === undefined ? undefined : rssMb(pids.primary),
+          workers: pids.workers.map(rssMb).filter((v): v is number => v !== undefined),
+          command: server.command,
+        });
+      } finally {
+        await server.stop();
+      }
+    }
+  }
+  return samples;
+}
+
+export function memorySection(
+  quick: boolean,
+  samples: MemorySample[],
+  afterFirst: RssSnapshot | undefined,
+  afterLast: RssSnapshot | undefined,
+  reloads: number,
+  idle: IdleSample[],
+  base: Baseline | undefined,
+): Section {
+  const keys = [...new Set(samples.map((s) => s.contender))];
+  const supervising: Record<string, string> = {
+    pounce: 'supervisor',
+    'raw cluster': 'cluster primary',
+    'PM2 cluster': 'PM2 daemon (God)',
+    'single process': '—',
+  };
+  const rows = keys.map((key) => {
+    const list = samples.filter((s) => s.contender === key);
+    const primary = median(list.map((s) => s.primary).filter((v): v is number => v !== undefined));
+    const workers = list.flatMap((s) => s.workers);
+    const totals = list.map((s) => (key === 'single process' ? 0 : (s.primary ?? 0)) + sum(s.workers));
+    return [
+      key,
+      key === 'single process' ? '—' : `${supervising[key] ?? 'primary'}: ${mb(primary)}`,
+      key === 'single process' ? mb(primary) : mb(median(workers)),
+      key === 'single process' ? '1' : String(median(list.map((s) => s.workers.length))),
+      mb(median(key === 'single process' ? list.map((s) => s.primary ?? 0) : totals)),
+    ];
+  });
+  const supervisor = Math.max(
+    ...samples.filter((s) => s.contender === 'pounce').map((s) => s.primary ?? 0),
+    afterFirst?.supervisor ?? 0,
+    afterLast?.supervisor ?? 0,
+  );
+  const total = (s: RssSnapshot | undefined) =>
+    s?.supervisor === undefined ? Number.NaN : s.supervisor + sum(s.workers);
+  const growth = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? Number.NaN : (b - a) / a;
+  const supGrowth = growth(afterFirst?.supervisor, afterLast?.supervisor);
+  const totalGrowth = growth(total(afterFirst), total(afterLast));
+  const pct = (v: number) => `${v >= 0 ? '+' : ''}${fmt(v * 100, 1)} %`;
+  const reloadRows = [
+    ['supervisor', mb(afterFirst?.supervisor), mb(afterLast?.supervisor), pct(supGrowth)],
+    [
+      'workers (each)',
+      afterFirst?.workers.map(mb).join(', ') ?? 'n/a',
+      afterLast?.workers.map(mb).join(', ') ?? 'n/a',
+      '',
+    ],
+    ['total', mb(total(afterFirst)), mb(total(afterLast)), pct(totalGrowth)],
+  ];
+  const idleNames = [...new Set(idle.filter((s) => s.name !== 'build').map((s) => s.name))];
+  const distSupervisor = median(
+    idle.filter((s) => s.name.includes('compiled')).map((s) => s.primary ?? Number.NaN),
+  );
+  const stripper = (base?.typescript ?? Number.NaN) - (base?.bare ?? Number.NaN);
+  const pino = (base?.pino ?? Number.NaN) - (base?.bare ?? Number.NaN);
+  const idleRows = idleNames.map((name) => {
+    const list = idle.filter((s) => s.name === name);
+    return [
+      name,
+      mb(median(list.map((s) => s.primary ?? Number.NaN))),
+      mb(median(list.flatMap((s) => s.workers))),
+      mb(median(list.map((s) => (s.primary ?? 0) + sum(s.workers)))),
+    ];
+  });
+  return {
+    title: '5. Memory',
+    body: [
+      `Idle servers, ${quick ? '0.3' : '1'} s after their first 200. For scale: a bare \`node -e\` is ${mb(base?.bare)} here, an empty ` +
+        `.ts file ${mb(base?.typescript)} (the type stripper), \`node -e\` importing pino and pino-pretty ` +
+        `${mb(base?.pino)}.`,
+      table(['server', 'supervising process', 'each worker', 'total'], idleRows),
+      'RSS right after each throughput run of scenario 1 (so after load; medians over the rounds). ' +
+        '"total" is the supervising process plus its workers.',
+      table(['server', 'supervising process', 'each worker (median)', 'workers', 'total'], rows),
+      `RSS of the pounce server of scenario 2 (under load), ${AFTER_RELOAD_MS} ms after reload 1 and after reload ` +
+        `${reloads} completed:`,
+      table(['process', 'after 1 reload', `after ${reloads} reloads`, 'change'], reloadRows),
+      code(idle.map((s) => s.command)),
+    ].join('\n\n'),
+    targets: [
+      {
+        name: 'Supervisor RSS',
+        goal: '≤ 60 MB',
+        measured: `${mb(supervisor)} (largest sample, from source)${distSupervisor ? `; ${mb(distSupervisor)} idle when compiled` : ''}`,
+        pass: supervisor > 0 ? supervisor <= 60 : undefined,
+        why:
+          `the supervisor is a whole Node process: bare Node ${process.version} is ${mb(base?.bare)} RSS here; ` +
+          `running from source loads the TypeScript type stripper (+${mb(stripper)}); pino with pino-pretty ` +
+          `(imported even for JSON logs) adds ${mb(pino)}` +
+          (distSupervisor
+            ? `; compiled to JavaScript (npm run build), the idle supervisor is ${mb(distSupervisor)}`
+            : ''),
+      },
+      {
+        name: 'RSS after reloads',
+        goal: `after ${reloads} reloads within 5 % of after 1 (supervisor and total)`,
+        measured: `supervisor ${pct(supGrowth)}, total ${pct(totalGrowth)}`,
+        pass: Number.isFinite(supGrowth)
+          ? Math.abs(supGrowth) <= 0.05 && Math.abs(totalGrowth) <= 0.05
+          : undefined,
+      },
+    ],
+  };
+}
