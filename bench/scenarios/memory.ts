@@ -251,15 +251,16 @@ export function memorySection(
       {
         name: 'Supervisor RSS',
         goal: '≤ 60 MB',
-        measured: `${mb(supervisor)} (largest sample, from source)${distSupervisor ? `; ${mb(distSupervisor)} idle when compiled` : ''}`,
-        pass: supervisor > 0 ? supervisor <= 60 : undefined,
+        // Judged on the compiled build, which is what the published `pounce` bin runs; the from-source
+        // number (tests, npm start) carries Node's TypeScript type stripper on top.
+        measured: distSupervisor
+          ? `${mb(distSupervisor)} idle, compiled (the published CLI); ${mb(supervisor)} largest sample from source`
+          : `${mb(supervisor)} (largest sample, from source; no compiled build measured)`,
+        pass: distSupervisor ? distSupervisor <= 60 : supervisor > 0 ? supervisor <= 60 : undefined,
         why:
           `the supervisor is a whole Node process: bare Node ${process.version} is ${mb(base?.bare)} RSS here; ` +
-          `running from source loads the TypeScript type stripper (+${mb(stripper)}); pino with pino-pretty ` +
-          `(imported even for JSON logs) adds ${mb(pino)}` +
-          (distSupervisor
-            ? `; compiled to JavaScript (npm run build), the idle supervisor is ${mb(distSupervisor)}`
-            : ''),
+          `running from source adds the TypeScript type stripper (+${mb(stripper)}); pino (with pino-pretty, ` +
+          `which pounce loads only for a terminal) adds ${mb(pino)}`,
       },
       {
         name: 'RSS after reloads',

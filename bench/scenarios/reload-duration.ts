@@ -159,8 +159,9 @@ export async function reloadDurationScenario(ctx: Ctx): Promise<DurationResult> 
     ),
     `Launch → "listening" of \`pounce serve --workers 1\` (supervisor + one worker): ${ms(median(launch.hello))} ` +
       `(hello world), ${ms(median(launch.hook))} (1 s startup hook), ${ms(median(launch.cached))} (hello world ` +
-      "with `NODE_COMPILE_CACHE`). The last row is what pounce would get by enabling Node's compile cache for " +
-      "its workers: from source, most of a worker's boot is compiling and type-stripping pounce's own modules.",
+      "with `NODE_COMPILE_CACHE` set before the launch). pounce enables Node's compile cache for its workers " +
+      "itself; the last row also caches the supervisor's own modules. From source, most of a boot is compiling " +
+      "and type-stripping pounce's modules.",
     code(commands),
   ].join('\n\n');
   return {
