@@ -4,8 +4,8 @@
 // control socket, the pid file, systemd notifications and, with --reload, the file watcher.
 
 import cluster from 'node:cluster';
-import { enableCompileCache } from 'node:module';
 import { rmSync, writeFileSync } from 'node:fs';
+import { enableCompileCache } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveAppSpec } from '../app/resolve.ts';
