@@ -220,3 +220,26 @@ describe('requestTimeout', () => {
     assert.equal(post.body, 'fetch POST hello', 'request bodies still reach the app');
   });
 });
+
+describe('connections that arrive during the shutdown drain', () => {
+  test('a client that connects during the drain and stays silent does not keep the shutdown hooks from running', async (t) => {
+    const marker = await markerFile();
+    const server = await startServer(t, LIFECYCLE, ['--shutdown-timeout', '3'], {
+      env: { LIFECYCLE_MARKER: marker },
+    });
+    const slow = request(`${server.url}/slow?ms=800`);
+    await server.waitForEvent('appRequest');
+    server.signal('SIGTERM');
+    await server.waitForEvent('workerDraining');
+    const silent = await connect(server.port); // a load balancer's pre-connect, say
+    assert.equal((await slow).status, 200);
+    const exit = await server.exited;
+    assert.equal(exit.code, 0);
+    assert.ok(readMarker(marker).includes('shutdown-hook'), 'the shutdown hooks ran');
+    assert.ok(
+      !server.logs.some((l) => l.event === 'workerKilled'),
+      'the supervisor did not have to kill the worker',
+    );
+    silent.destroy();
+  });
+});

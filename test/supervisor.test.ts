@@ -107,3 +107,46 @@ describe('control commands and pid file', () => {
     assert.equal(JSON.parse(status.stdout).pid, server.pid);
   });
 });
+
+describe('signals and commands that arrive twice or to the whole group', () => {
+  test('a second pounce stop waits for the running shutdown instead of killing everything', async (t) => {
+    const server = await startServer(t, APP, ['--workers', '2']);
+    const slow = request(`${server.url}/slow?ms=1500`);
+    await server.waitForEvent('appRequest');
+    const first = control(t, server, 'stop');
+    await server.waitForEvent('shuttingDown');
+    const second = await control(t, server, 'stop');
+    assert.equal((await slow).status, 200, 'the in-flight request completed');
+    assert.equal((await first).code, 0);
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal((await server.exited).code, 0);
+    assert.ok(!server.logs.some((l) => l.event === 'signalForce'));
+  });
+
+  test('SIGHUP to the whole process group reloads; no worker dies with a request in flight', async (t) => {
+    const server = await startServer(t, APP, ['--workers', '2']);
+    const slow = request(`${server.url}/slow?ms=1500`);
+    await server.waitForEvent('appRequest');
+    process.kill(-server.pid, 'SIGHUP');
+    const res = await slow;
+    assert.equal(res.status, 200);
+    assert.equal(res.body, 'slow done 1500\n');
+    await server.waitForEvent('reloadComplete');
+    assert.ok(!server.logs.some((l) => l.event === 'workerCrashed'));
+  });
+
+  test('during a reload the old workers still answer health 200 on their open connections', async (t) => {
+    const server = await startServer(t, APP, ['--health-check-path', '/health']);
+    const { keepAliveAgent } = await import('./helpers/http.ts');
+    const agent = keepAliveAgent();
+    const slow = request(`${server.url}/slow?ms=1500`); // keeps the old worker draining
+    await server.waitForEvent('appRequest');
+    assert.equal((await request(`${server.url}/health`, { agent })).status, 200);
+    assert.equal((await control(t, server, 'reload')).code, 0);
+    const probe = await request(`${server.url}/health`, { agent });
+    assert.ok(probe.reusedSocket, 'the probe went to the old worker over its open connection');
+    assert.equal(probe.status, 200, 'a reload takes nothing out of service');
+    assert.equal((await slow).status, 200);
+    agent.destroy();
+  });
+});

@@ -202,3 +202,27 @@ describe('HTTP/2', () => {
     assert.equal((await server.exited).code, 0);
   });
 });
+
+describe('TLS connections during a drain', () => {
+  test('a connection accepted before a reload but still shaking hands is served, not reset', async (t) => {
+    const cert = makeCert('handshake');
+    const server = await startServer(t, APP, ['--cert-file', cert.cert, '--key-file', cert.key]);
+    const { connect } = await import('./helpers/http.ts');
+    const raw = await connect(server.port);
+    assert.equal((await control(t, server, 'reload')).code, 0);
+    // Only now does the client start its TLS handshake, on the connection the old worker accepted.
+    const ca = readFileSync(cert.cert, 'utf8');
+    const secure = tls.connect({ socket: raw, ca, servername: 'localhost' });
+    const res = await new Promise<string>((resolve, reject) => {
+      secure.once('secureConnect', () => secure.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+      let data = '';
+      secure.setEncoding('utf8').on('data', (c: string) => {
+        data += c;
+      });
+      secure.on('end', () => resolve(data));
+      secure.on('error', reject);
+    });
+    assert.match(res, /^HTTP\/1\.1 200 /);
+    assert.match(res, /connection: close/i);
+  });
+});

@@ -5,10 +5,12 @@ import { loadApp } from '../app/load.ts';
 import { resolveAppSpec } from '../app/resolve.ts';
 import { ExitCode } from '../errors.ts';
 import { loadCommandConfig, type ParsedArgs } from './args.ts';
+import { assertAvailable } from './serve.ts';
 
 export async function checkCommand(args: ParsedArgs): Promise<number> {
   const cwd = process.cwd();
   const { config, configFile } = await loadCommandConfig(args, cwd);
+  assertAvailable(config);
   const spec = resolveAppSpec(args.app!, cwd);
   const { handler } = await loadApp(spec, config.interface);
   process.stdout.write(

@@ -22,7 +22,12 @@ function ask(
       buffer += chunk;
       const newline = buffer.indexOf('\n');
       if (newline >= 0)
-        resolve({ response: JSON.parse(buffer.slice(0, newline)) as ControlResponse, closed });
+        try {
+          resolve({ response: JSON.parse(buffer.slice(0, newline)) as ControlResponse, closed });
+        } catch {
+          reject(new Error(`${socketPath} answered something that is not pounce's control protocol`));
+          socket.destroy();
+        }
     });
     socket.once('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {

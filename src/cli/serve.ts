@@ -83,7 +83,14 @@ export async function serveCommand(args: ParsedArgs): Promise<void> {
   if (control) cleanups.push(() => control.close());
   if (config.pidFile) {
     const pidFile = path.resolve(cwd, config.pidFile);
-    writeFileSync(pidFile, `${process.pid}\n`);
+    try {
+      writeFileSync(pidFile, `${process.pid}\n`);
+    } catch (err) {
+      cleanup();
+      throw configError(
+        `Invalid pidFile ${JSON.stringify(config.pidFile)}: cannot write it (${(err as Error).message})`,
+      );
+    }
     cleanups.push(() => rmSync(pidFile, { force: true }));
   }
 
@@ -133,7 +140,7 @@ function inheritedListeners(config: Config, log: Logger): InheritedFd[] {
  * Options that are part of the configuration model but whose feature has not landed yet. Refusing
  * them is better than accepting a setting that silently does nothing.
  */
-function assertAvailable(config: Config): void {
+export function assertAvailable(config: Config): void {
   const missing: [boolean, string][] = [
     [
       config.workerMode === 'thread',

@@ -200,7 +200,7 @@ export const options = {
     (s) => s.length > 0 && !s.includes('\0'),
   ),
   http2: boolean(
-    'Serve HTTP/2 (with TLS: negotiated by ALPN, HTTP/1.1 still served; without TLS: h2c prior knowledge and HTTP/1.1).',
+    'Serve HTTP/2 over TLS, negotiated by ALPN; HTTP/1.1 clients are still served. Needs certFile/keyFile.',
     false,
   ),
   backlog: integer('Maximum length of the queue of pending connections.', 511, 1, 65535),

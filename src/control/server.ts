@@ -41,7 +41,7 @@ export async function startControlServer(
       }
       unlinkSync(socketPath);
     }
-    const server = net.createServer((connection) => serveConnection(connection, supervisor));
+    const server = net.createServer((connection) => serveConnection(connection, supervisor, log));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(socketPath, () => {
@@ -68,7 +68,7 @@ export async function startControlServer(
   }
 }
 
-function serveConnection(connection: net.Socket, supervisor: Supervisor): void {
+function serveConnection(connection: net.Socket, supervisor: Supervisor, log: Logger): void {
   let buffer = '';
   connection.setEncoding('utf8');
   connection.on('error', () => {});
@@ -87,7 +87,7 @@ function serveConnection(connection: net.Socket, supervisor: Supervisor): void {
       return;
     }
     connection.removeAllListeners('data');
-    void handle(request, connection, supervisor);
+    void handle(request, connection, supervisor, log);
   });
 }
 
@@ -101,9 +101,11 @@ async function handle(
   request: ControlRequest,
   connection: net.Socket,
   supervisor: Supervisor,
+  log: Logger,
 ): Promise<void> {
   switch (request.command) {
     case 'reload': {
+      log.event('reloadRequested');
       const outcome = await supervisor.reload();
       reply(
         connection,

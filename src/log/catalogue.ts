@@ -36,9 +36,11 @@ export const catalogue = {
     'info',
     (f) => `Worker ${f.worker} draining ${f.connections} active connection(s)...`,
   ),
-  workerIdleShutdown: event<{ worker: number }>(
+  workerIdleShutdown: event<{ worker: number; reason: 'reload' | 'shutdown' }>(
     'info',
-    (f) => `Worker ${f.worker} shutting down (no active connections)`,
+    // The shutdown wording is the one users of the Python pounce know.
+    (f) =>
+      `Worker ${f.worker} ${f.reason === 'shutdown' ? 'shutting down' : 'leaving'} (no active connections)`,
   ),
   workerForce: event<{ worker: number; timeoutName: string; seconds: number; connections: number }>(
     'warn',
@@ -195,7 +197,10 @@ export const catalogue = {
     'error',
     (f) => `Unhandled error in app while serving ${f.method} ${f.url}: ${f.error}`,
   ),
-  clientError: event<{ error: string }>('debug', (f) => `Malformed request from client: ${f.error}`),
+  serverError: event<{ error: string }>(
+    'error',
+    (f) => `Server error (the worker keeps serving): ${f.error}`,
+  ),
 } as const;
 
 export type EventName = keyof typeof catalogue;

@@ -48,8 +48,3 @@ export function createLogger(config: Pick<Config, 'logLevel' | 'logFormat'>): Lo
     : pino.destination({ dest: 1, sync: true });
   return wrap(pino(options, destination));
 }
-
-/** A logger that prints nothing: the default of the programmatic API when none is given. */
-export function silentLogger(): Logger {
-  return wrap(pino({ level: 'silent' }));
-}

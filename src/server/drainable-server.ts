@@ -14,8 +14,8 @@
 // request nobody will answer. So we close only the listening socket (net.Server's close), and close
 // each connection only when HTTP lets us do it safely.
 //
-// The hot path (no drain in progress) adds one boolean check and, when configured, the health-path
-// comparison and a request timer. Requests are not counted: at drain time the socket itself tells
+// The hot path (no drain in progress) adds one boolean check, one property write (linking the
+// response for requestSignal) and, when configured, the health-path comparison and a request timer. Requests are not counted: at drain time the socket itself tells
 // whether a response is in progress (`socket._httpMessage`, the same field Node's own
 // closeIdleConnections() reads).
 
@@ -99,6 +99,8 @@ export class DrainableServer {
   readonly #requestTimeoutMs: number | undefined;
   readonly #sockets = new Set<TrackedSocket>();
   readonly #sessions = new Set<TrackedSession>();
+  /** TLS connections still in their handshake (raw TCP sockets). */
+  readonly #handshaking = new Set<TrackedSocket>();
   #healthDraining = false;
   #draining = false;
   #rejectNew = false;
@@ -122,6 +124,12 @@ export class DrainableServer {
     this.server = created.server;
     this.protocol = created.protocol;
     this.server.on(created.connectionEvent, this.#onConnection);
+    // TLS: a connection is handed over only after its handshake. Until then it is tracked here, so
+    // a drain does not settle (and the worker exit) while a client is still shaking hands.
+    if (created.connectionEvent === 'secureConnection') this.server.on('connection', this.#onHandshakeStart);
+    // After listen, an accept error (EMFILE when out of file descriptors) must not crash the worker
+    // and every request it serves; Node keeps accepting once descriptors free up.
+    this.server.on('error', (err) => this.#log.event('serverError', { error: err.message }));
     if (created.protocol === 'h2') this.server.on('session', this.#onSession);
     if (handler.upgrade) this.server.on('upgrade', this.#onUpgrade);
   }
@@ -132,7 +140,7 @@ export class DrainableServer {
 
   /** Open connections (including ones accepted while draining). */
   get connectionCount(): number {
-    return this.#sockets.size;
+    return this.#sockets.size + this.#handshaking.size;
   }
 
   listen(target: ListenTarget, backlog: number): Promise<string> {
@@ -165,18 +173,28 @@ export class DrainableServer {
    * call closeListener() when done.
    */
   async drain(options: DrainOptions): Promise<DrainResult> {
-    this.#healthDraining = true;
+    // A reload drain leaves health alone: the server as a whole stays in service (the new
+    // generation serves), and a probe on an old keep-alive connection must not take it out.
+    if (options.reason === 'shutdown') this.#healthDraining = true;
     this.#draining = true;
     this.#rejectNew = options.keepAccepting;
     if (!options.keepAccepting) this.closeListener();
     const active = [...this.#sockets].filter((s) => !s[kState].late);
-    if (active.length)
-      this.#log.event('workerDraining', { worker: this.#workerId, connections: active.length });
-    else this.#log.event('workerIdleShutdown', { worker: this.#workerId });
+    const handshaking = [...this.#handshaking].filter((s) => !s[kState].late).length;
+    if (active.length + handshaking) {
+      this.#log.event('workerDraining', { worker: this.#workerId, connections: active.length + handshaking });
+    } else this.#log.event('workerIdleShutdown', { worker: this.#workerId, reason: options.reason });
     // GOAWAY: the client opens new streams on a new connection (to the new generation on a reload);
     // the streams already open finish.
     for (const session of this.#sessions) session.close();
     for (const socket of active) this.#drainSocket(socket);
+    // A handshake normally takes milliseconds; one that has not finished within the first-request
+    // grace never will.
+    for (const raw of this.#handshaking) {
+      setTimeout(() => {
+        if (this.#handshaking.has(raw)) raw.destroy();
+      }, FIRST_REQUEST_GRACE_MS).unref();
+    }
 
     let deadline: NodeJS.Timeout | undefined;
     const settled = new Promise<void>((resolve) => {
@@ -188,7 +206,7 @@ export class DrainableServer {
     });
     try {
       if ((await Promise.race([settled, timedOut])) !== 'timeout') return { forced: 0 };
-      const left = this.#sockets.size;
+      const left = this.connectionCount;
       this.#log.event('workerForce', {
         worker: this.#workerId,
         timeoutName: options.timeoutName,
@@ -217,7 +235,7 @@ export class DrainableServer {
    * their 503 and close, then destroys whatever is left.
    */
   async finishLateConnections(ms: number): Promise<void> {
-    if (this.#sockets.size > 0) {
+    if (this.connectionCount > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, ms);
         this.#onEmpty = () => {
@@ -231,6 +249,7 @@ export class DrainableServer {
   }
 
   destroyAll(): void {
+    for (const raw of this.#handshaking) raw.destroy();
     for (const session of this.#sessions) session.destroy();
     for (const socket of this.#sockets) {
       const res = socket._httpMessage;
@@ -239,15 +258,37 @@ export class DrainableServer {
     }
   }
 
-  #onConnection = (socket: Socket) => {
-    const tracked = socket as TrackedSocket;
+  #onHandshakeStart = (raw: Socket) => {
+    const tracked = raw as TrackedSocket;
     tracked[kState] = { late: this.#rejectNew, upgraded: false, idleTimer: undefined };
+    this.#handshaking.add(tracked);
+    raw.once('close', () => this.#handshakeDone(tracked));
+  };
+
+  #handshakeDone(raw: TrackedSocket) {
+    if (!this.#handshaking.delete(raw)) return;
+    if (this.#draining) this.#checkSettled();
+    if (this.#sockets.size === 0 && this.#handshaking.size === 0) this.#onEmpty?.();
+  }
+
+  #onConnection = (socket: Socket) => {
+    // For TLS: the raw socket whose handshake just ended; the connection dates from its accept.
+    const parent = (socket as Socket & { _parent?: TrackedSocket })._parent;
+    const tracked = socket as TrackedSocket;
+    tracked[kState] = {
+      late: parent?.[kState]?.late ?? this.#rejectNew,
+      upgraded: false,
+      idleTimer: undefined,
+    };
     this.#sockets.add(tracked);
+    // Only now, with the TLS socket tracked, may the raw one leave the handshake set: the other
+    // order lets a drain see no connection for an instant, settle, and exit under the client.
+    if (parent) this.#handshakeDone(parent);
     socket.once('close', () => {
       clearTimeout(tracked[kState].idleTimer);
       this.#sockets.delete(tracked);
       if (this.#draining) this.#checkSettled();
-      if (this.#sockets.size === 0) this.#onEmpty?.();
+      if (this.connectionCount === 0) this.#onEmpty?.();
     });
     // A connection accepted during a drain that never sends a request must not hold the exit.
     if (this.#draining) this.#armIdle(tracked);
@@ -266,6 +307,7 @@ export class DrainableServer {
   #checkSettled() {
     if (!this.#onSettled) return;
     for (const socket of this.#sockets) if (!socket[kState].late) return;
+    for (const raw of this.#handshaking) if (!raw[kState].late) return;
     this.#onSettled();
   }
 
@@ -397,6 +439,8 @@ export class DrainableServer {
         res.destroy();
         return;
       }
+      // Headers the app set for its own response (content-encoding, …) must not describe ours.
+      for (const name of res.getHeaderNames()) res.removeHeader(name);
       respondUnavailable(req, res, 'Request timed out\n');
       neuter(res);
     }, ms);

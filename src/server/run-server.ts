@@ -117,7 +117,10 @@ export async function startServer(
     // poll has accepted them, and closing the listener then resets them. Keep accepting a little
     // longer (they are answered 503 like any connection accepted during the drain).
     await new Promise((r) => setTimeout(r, LISTENER_LINGER_MS));
-    await core.closeListener();
+    // Not awaited: net.Server's close callback waits for every connection, and a client that
+    // connected during the drain and stays silent (a load balancer's pre-connect) would hold it.
+    // finishLateConnections bounds that wait, then destroys what is left.
+    void core.closeListener();
     await core.finishLateConnections(IDLE_GRACE_MS);
     return { forced };
   };

@@ -110,10 +110,17 @@ const RESTART_BASE_DELAY_MS = 100;
 const RESTART_MAX_DELAY_MS = 5_000;
 /** Slack on top of a worker's own deadlines before the supervisor kills it (a blocked event loop). */
 const BACKSTOP_SLACK_MS = 3_000;
+/** How long a worker that failed to become ready may take to exit after being told to drain. */
+const NOT_READY_KILL_MS = 2_000;
 /** The most workers scale() sets (the `workers` option's own limit). */
 const MAX_WORKERS = 1024;
 /** After a recycle whose successor failed to start, the worker keeps serving this long before the next try. */
 const RECYCLE_RETRY_MS = 10_000;
+
+/** setTimeout fires at once for delays past 2^31-1 ms; sums of long timeouts must stay below. */
+function clampTimer(ms: number): number {
+  return Math.min(ms, 2 ** 31 - 1);
+}
 
 export interface SupervisorOptions {
   config: Config;
@@ -208,8 +215,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.#apply(signal, 'signal');
   }
 
-  /** `pounce stop`: what SIGTERM does. */
+  /**
+   * `pounce stop`: what SIGTERM does — except that a stop while already stopping only waits (a
+   * retried deploy script must not turn a graceful shutdown into an immediate one).
+   */
   requestStop(): void {
+    if (this.#state === 'stopping' || this.#state === 'stopped') return;
     this.#apply('SIGTERM', 'control');
   }
 
@@ -275,6 +286,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     await Promise.all(
       this.#rebalance().map((worker) =>
         worker.ready.catch(() => {
+          // A worker pounce itself retired meanwhile (a second scale) did not fail.
+          if (worker.exitExpected) return;
           failed++;
           worker.kill();
         }),
@@ -323,9 +336,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const outcome = new Promise<ReloadOutcome>((resolve) => {
       report = resolve;
     });
-    this.#reloadDone = this.#runReload(report).finally(() => {
-      this.#reloadDone = undefined;
-    });
+    this.#reloadDone = this.#runReload(report)
+      .catch((err: unknown) => {
+        // A bug or a failed fork must not leave the server stuck in "reloading" with nobody answered.
+        const reason = `internal error: ${err instanceof Error ? err.message : String(err)}`;
+        this.#log.event('reloadFailed', { reason });
+        report({ ok: false, reason });
+        if (this.#state === 'reloading') this.#state = 'serving';
+      })
+      .finally(() => {
+        this.#reloadDone = undefined;
+      });
     return outcome;
   }
 
@@ -348,11 +369,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     try {
       await this.#allReady(fresh, abort.signal);
     } catch (err) {
-      // Workers that did become ready may already have accepted connections on the shared socket:
-      // drain those like an old generation; the others never listened and are simply stopped.
-      const ready = fresh.filter((w) => w.state === 'ready');
-      for (const worker of fresh) if (worker.state !== 'ready') worker.kill();
       if (abort.signal.aborted) {
+        // stop() is already draining every worker, these included.
         this.#log.event('reloadAborted');
         finish({ ok: false, reason: 'aborted by shutdown' });
         return;
@@ -360,6 +378,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       const reason = (err as Error).message;
       this.#log.event('reloadFailed', { reason });
       finish({ ok: false, reason });
+      // Workers that became ready may already have accepted connections on the shared socket: drain
+      // them like an old generation. The others are told to drain too (one whose `ready` is still
+      // in flight may have listened; one still importing exits at once) and killed if they hang.
+      const ready = fresh.filter((w) => w.wasReady);
+      for (const worker of fresh) {
+        if (worker.wasReady || !worker.alive) continue;
+        worker.drain('reload');
+        setTimeout(() => worker.kill(), NOT_READY_KILL_MS).unref();
+      }
       await this.#retire(ready, 'reload');
       // A SIGTERM during that retire started the shutdown: the state is stopping now, not ours to reset.
       if ((this.#state as SupervisorState) !== 'reloading') return;
@@ -453,7 +480,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
           this.#log.event('workerFailed', {
             worker: worker.id,
             generation,
-            code: err.code ?? 'POUNCE_ERR_WORKER',
+            code: err.code ?? ErrorCode.WORKER,
             reason: err.message,
           });
         }
@@ -482,7 +509,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
               `a worker did not become ready within startupTimeout (${seconds}s)`,
             ),
           ),
-        seconds * 1000 + 1000,
+        clampTimer(seconds * 1000 + 1000),
       );
     });
     const aborted = new Promise<never>((_, reject) => {
@@ -490,6 +517,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     });
     try {
       await Promise.race([Promise.all(workers.map((w) => w.ready)), timeout, aborted]);
+      // Ready once is not enough: a worker whose code throws right after listening has died by now.
+      const dead = workers.find((w) => !w.alive);
+      if (dead) throw new Error(`worker ${dead.id} exited right after it became ready`);
     } finally {
       clearTimeout(timer);
     }
@@ -505,11 +535,16 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       reason === 'reload'
         ? (['reloadTimeout', c.reloadTimeout] as const)
         : (['shutdownTimeout', c.shutdownTimeout] as const);
-    const budgetMs = this.#retireBudgetMs(reason);
+
     await Promise.all(
       workers.map(async (worker) => {
         if (!worker.alive) return;
         worker.drain(reason);
+        // A worker already draining for a reload keeps that drain's deadline (drains run once).
+        const budgetMs = Math.max(
+          this.#retireBudgetMs(reason),
+          this.#retireBudgetMs(worker.drainReason ?? reason),
+        );
         const backstop = setTimeout(() => {
           this.#log.event('workerKilled', { worker: worker.id, timeoutName, seconds });
           worker.kill();
@@ -530,7 +565,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   #retireBudgetMs(reason: 'reload' | 'shutdown'): number {
     const c = this.#config;
     const seconds = reason === 'reload' ? c.reloadTimeout : c.shutdownTimeout + c.shutdownDelay;
-    return (seconds + c.shutdownHookTimeout) * 1000 + IDLE_GRACE_MS + BACKSTOP_SLACK_MS;
+    return clampTimer((seconds + c.shutdownHookTimeout) * 1000 + IDLE_GRACE_MS + BACKSTOP_SLACK_MS);
   }
 
   #onExit(worker: WorkerProcess, exit: string): void {
@@ -540,8 +575,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       return;
     }
     this.#log.event('workerCrashed', { worker: worker.id, generation: worker.generation, exit });
-    // During boot and reload the waiting code sees the failure itself, and topUp() runs after.
-    if (this.#state !== 'serving' || worker.generation !== this.#generation) return;
+    // During boot, and during a reload before its cutover, the waiting code sees the failure itself.
+    if (!this.#servingGenerationSettled() || worker.generation !== this.#generation) return;
     const now = Date.now();
     this.#crashTimes = this.#crashTimes.filter((t) => now - t < CRASH_WINDOW_MS);
     this.#crashTimes.push(now);
@@ -609,12 +644,22 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /**
+   * The serving generation is the newest one: serving, or reloading after the cutover (while the old
+   * generation drains). Its workers are then kept at the wanted number, crashes included.
+   */
+  #servingGenerationSettled(): boolean {
+    return (
+      this.#state === 'serving' || (this.#state === 'reloading' && this.#generation === this.#lastGeneration)
+    );
+  }
+
+  /**
    * Brings the serving generation to the wanted number of workers: spawns the missing ones (and
    * returns them), or drains the surplus as in a reload (workers still starting first, then the
    * oldest).
    */
   #rebalance(): WorkerProcess[] {
-    if (this.#state !== 'serving') return [];
+    if (!this.#servingGenerationSettled()) return [];
     const current = this.#current();
     if (current.length > this.#desired) {
       const surplus = current

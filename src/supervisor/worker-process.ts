@@ -29,6 +29,10 @@ export class WorkerProcess {
   readonly pid: number;
   readonly startedAt = Date.now();
   state: WorkerState = 'starting';
+  /** Why the worker was first told to drain; its deadline follows that first drain. */
+  drainReason: 'reload' | 'shutdown' | undefined;
+  /** The worker reported ready at some point: it listened, and may hold accepted connections. */
+  wasReady = false;
   url: string | undefined;
   /** Set when pounce itself ordered the exit (drain, kill); any other exit is a crash. */
   exitExpected = false;
@@ -80,7 +84,9 @@ export class WorkerProcess {
 
     const handlers: Handlers<FromWorker> = {
       ready: (message) => {
-        this.state = 'ready';
+        this.wasReady = true;
+        // A drain may already be on its way to a worker whose `ready` was in flight: never move back.
+        if (this.state === 'starting') this.state = 'ready';
         this.url = message.url;
         onReady();
       },
@@ -114,6 +120,7 @@ export class WorkerProcess {
 
   /** Tells the worker to drain; it reports `drained` and then waits for release(). */
   drain(reason: 'reload' | 'shutdown'): void {
+    this.drainReason ??= reason;
     this.exitExpected = true;
     if (this.state === 'starting' || this.state === 'ready') this.state = 'draining';
     this.#send({ type: 'drain', reason });

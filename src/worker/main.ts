@@ -6,7 +6,7 @@
 import { loadApp } from '../app/load.ts';
 import { resolveAppSpec } from '../app/resolve.ts';
 import { errorText } from '../app/shape.ts';
-import { PounceError } from '../errors.ts';
+import { ErrorCode, PounceError } from '../errors.ts';
 import {
   dispatch,
   type FromWorker,
@@ -97,9 +97,10 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     void drainAndExit('shutdown');
   });
 }
-// SIGTTIN/SIGTTOU scale the supervisor; sent to the whole process group they must not stop (the
-// default action) or kill a worker.
-for (const signal of ['SIGTTIN', 'SIGTTOU'] as const) process.on(signal, () => {});
+// SIGHUP reloads and SIGTTIN/SIGTTOU scale: orders for the supervisor. Sent to the whole process
+// group (a terminal hang-up, `kill -HUP -PGID`) they must not kill (SIGHUP's default action) or
+// stop (SIGTTIN/SIGTTOU's) a worker with requests in flight; the supervisor acts on them.
+for (const signal of ['SIGHUP', 'SIGTTIN', 'SIGTTOU'] as const) process.on(signal, () => {});
 // The supervisor is gone (killed with SIGKILL, crashed): exit now rather than serve unsupervised.
 process.on('disconnect', () => process.exit(0));
 
@@ -152,7 +153,7 @@ try {
   watchRecyclingLimits();
   send({ type: 'ready', url: servers.map((s) => s.url).join(', ') });
 } catch (err) {
-  const code = err instanceof PounceError ? err.code : 'POUNCE_ERR_WORKER';
+  const code = err instanceof PounceError ? err.code : ErrorCode.WORKER;
   const message: FromWorker = {
     type: 'failed',
     code,
