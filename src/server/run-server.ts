@@ -9,6 +9,7 @@ import { type AppHandler, errorText } from '../app/shape.ts';
 import type { Config } from '../config/options.ts';
 import { ErrorCode, PounceError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
+import { withTimeout } from '../timeout.ts';
 import { DrainableServer, type ListenTarget } from './drainable-server.ts';
 import { IDLE_GRACE_MS } from './grace.ts';
 
@@ -39,25 +40,16 @@ export function listenTarget(config: Pick<Config, 'fd' | 'uds' | 'host' | 'port'
 }
 
 /** Rejects with STARTUP_TIMEOUT if `work` does not settle within `seconds`. */
-export async function withStartupTimeout<T>(work: Promise<T>, seconds: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new PounceError(
-            ErrorCode.STARTUP_TIMEOUT,
-            `${what} did not finish within startupTimeout (${seconds}s)`,
-          ),
-        ),
-      seconds * 1000,
-    );
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+export function withStartupTimeout<T>(work: Promise<T>, seconds: number, what: string): Promise<T> {
+  return withTimeout(
+    work,
+    seconds * 1000,
+    () =>
+      new PounceError(
+        ErrorCode.STARTUP_TIMEOUT,
+        `${what} did not finish within startupTimeout (${seconds}s)`,
+      ),
+  );
 }
 
 export async function runStartupHooks(): Promise<void> {

@@ -17,6 +17,7 @@ import { ErrorCode, type ErrorCode as ErrorCodeType, PounceError } from '../erro
 import type { InheritedFd, RecycleReason } from '../ipc/messages.ts';
 import type { Logger } from '../log/logger.ts';
 import { IDLE_GRACE_MS } from '../server/grace.ts';
+import { clampTimer, withTimeout } from '../timeout.ts';
 import { describeExit, WorkerProcess as Worker, type WorkerProcess } from './worker-process.ts';
 
 export type SupervisorState = 'starting' | 'serving' | 'reloading' | 'stopping' | 'stopped';
@@ -116,11 +117,6 @@ const NOT_READY_KILL_MS = 2_000;
 const MAX_WORKERS = 1024;
 /** After a recycle whose successor failed to start, the worker keeps serving this long before the next try. */
 const RECYCLE_RETRY_MS = 10_000;
-
-/** setTimeout fires at once for delays past 2^31-1 ms; sums of long timeouts must stay below. */
-function clampTimer(ms: number): number {
-  return Math.min(ms, 2 ** 31 - 1);
-}
 
 export interface SupervisorOptions {
   config: Config;
@@ -499,30 +495,21 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    */
   async #allReady(workers: WorkerProcess[], abort: AbortSignal | undefined): Promise<void> {
     const seconds = this.#config.startupTimeout;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new PounceError(
-              ErrorCode.STARTUP_TIMEOUT,
-              `a worker did not become ready within startupTimeout (${seconds}s)`,
-            ),
-          ),
-        clampTimer(seconds * 1000 + 1000),
-      );
-    });
     const aborted = new Promise<never>((_, reject) => {
       abort?.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
     });
-    try {
-      await Promise.race([Promise.all(workers.map((w) => w.ready)), timeout, aborted]);
-      // Ready once is not enough: a worker whose code throws right after listening has died by now.
-      const dead = workers.find((w) => !w.alive);
-      if (dead) throw new Error(`worker ${dead.id} exited right after it became ready`);
-    } finally {
-      clearTimeout(timer);
-    }
+    await withTimeout(
+      Promise.race([Promise.all(workers.map((w) => w.ready)), aborted]),
+      seconds * 1000 + 1000,
+      () =>
+        new PounceError(
+          ErrorCode.STARTUP_TIMEOUT,
+          `a worker did not become ready within startupTimeout (${seconds}s)`,
+        ),
+    );
+    // Ready once is not enough: a worker whose code throws right after listening has died by now.
+    const dead = workers.find((w) => !w.alive);
+    if (dead) throw new Error(`worker ${dead.id} exited right after it became ready`);
   }
 
   /**
