@@ -40,6 +40,10 @@ describe('supervised shutdown', () => {
     assert.equal(res.status, 200);
     assert.equal((await server.exited).code, 0);
     assert.ok(!server.logs.some((l) => l.event === 'workerCrashed'));
+    assert.ok(
+      !server.logs.some((l) => l.event === 'workerReplacing'),
+      'no worker is replaced on the way out',
+    );
     assert.equal(server.logs.filter((l) => l.event === 'allStopped').length, 1);
   });
 

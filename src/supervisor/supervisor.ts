@@ -111,6 +111,8 @@ const RESTART_BASE_DELAY_MS = 100;
 const RESTART_MAX_DELAY_MS = 5_000;
 /** Slack on top of a worker's own deadlines before the supervisor kills it (a blocked event loop). */
 const BACKSTOP_SLACK_MS = 3_000;
+/** How long a worker's own SIGTERM/SIGINT waits for the supervisor's (a group signal) before a handoff. */
+const GROUP_SIGNAL_WINDOW_MS = 200;
 /** How long a worker that failed to become ready may take to exit after being told to drain. */
 const NOT_READY_KILL_MS = 2_000;
 /** The most workers scale() sets (the `workers` option's own limit). */
@@ -483,7 +485,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       },
     );
     worker.exited.then((info) => this.#onExit(worker, describeExit(info)));
-    worker.onSignalled = (signal) => this.#replace(worker, `it received ${signal}`);
+    // A signal sent to the whole process group reaches the worker and the supervisor together, and
+    // the worker's report can arrive first: give the supervisor's own signal a moment to arrive (its
+    // shutdown then retires everyone) before treating this as a request to replace one worker.
+    worker.onSignalled = (signal) => {
+      setTimeout(() => void this.#replace(worker, `it received ${signal}`), GROUP_SIGNAL_WINDOW_MS);
+    };
     worker.onRecycle = (reason) => this.#recycle(worker, reason);
     return worker;
   }
