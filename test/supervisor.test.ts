@@ -8,7 +8,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { request } from './helpers/http.ts';
+import { keepAliveAgent, request } from './helpers/http.ts';
 import { appPath, control, runPounce, startServer } from './helpers/pounce.ts';
 
 const APP = appPath('node-listener.ts');
@@ -141,7 +141,6 @@ describe('signals and commands that arrive twice or to the whole group', () => {
 
   test('during a reload the old workers still answer health 200 on their open connections', async (t) => {
     const server = await startServer(t, APP, ['--health-check-path', '/health']);
-    const { keepAliveAgent } = await import('./helpers/http.ts');
     const agent = keepAliveAgent();
     const slow = request(`${server.url}/slow?ms=1500`); // keeps the old worker draining
     await server.waitForEvent('appRequest');

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import tls from 'node:tls';
 import { type Cert, makeCert } from './helpers/certs.ts';
+import { connect } from './helpers/http.ts';
 import { appPath, control, runPounce, startServer } from './helpers/pounce.ts';
 
 const APP = appPath('versioned.mjs');
@@ -207,7 +208,6 @@ describe('TLS connections during a drain', () => {
   test('a connection accepted before a reload but still shaking hands is served, not reset', async (t) => {
     const cert = makeCert('handshake');
     const server = await startServer(t, APP, ['--cert-file', cert.cert, '--key-file', cert.key]);
-    const { connect } = await import('./helpers/http.ts');
     const raw = await connect(server.port);
     assert.equal((await control(t, server, 'reload')).code, 0);
     // Only now does the client start its TLS handshake, on the connection the old worker accepted.

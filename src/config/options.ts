@@ -116,6 +116,10 @@ function optionalString(doc: string, rule: string, placeholder: string, test: (s
   return spec;
 }
 
+function filePath(doc: string): OptionSpec<string | undefined> {
+  return optionalString(doc, 'a non-empty file path', 'PATH', (s) => s.length > 0 && !s.includes('\0'));
+}
+
 function boolean(doc: string, def: boolean): OptionSpec<boolean> {
   return {
     doc,
@@ -169,35 +173,19 @@ export const options = {
     env: ['PORT'],
     placeholder: 'PORT',
   }),
-  uds: optionalString(
-    'Listen on this unix domain socket path instead of host/port.',
-    'a non-empty file path',
-    'PATH',
-    (s) => s.length > 0 && !s.includes('\0'),
-  ),
+  uds: filePath('Listen on this unix domain socket path instead of host/port.'),
   fd: optionalInteger(
     'Listen on this inherited, already-listening file descriptor instead of host/port.',
     0,
     65535,
     'FD',
   ),
-  certFile: optionalString(
+  certFile: filePath(
     'TLS certificate chain (PEM). With keyFile, serves HTTPS; re-read by every reload, so rotating a certificate is one reload.',
-    'a non-empty file path',
-    'PATH',
-    (s) => s.length > 0 && !s.includes('\0'),
   ),
-  keyFile: optionalString(
-    'TLS private key (PEM) for certFile.',
-    'a non-empty file path',
-    'PATH',
-    (s) => s.length > 0 && !s.includes('\0'),
-  ),
-  caFile: optionalString(
+  keyFile: filePath('TLS private key (PEM) for certFile.'),
+  caFile: filePath(
     'Extra CA certificates (PEM) to send with the chain or to verify client certificates against.',
-    'a non-empty file path',
-    'PATH',
-    (s) => s.length > 0 && !s.includes('\0'),
   ),
   http2: boolean(
     'Serve HTTP/2 over TLS, negotiated by ALPN; HTTP/1.1 clients are still served. Needs certFile/keyFile.',
@@ -214,18 +202,10 @@ export const options = {
     'shared',
     ['shared', 'round-robin'],
   ),
-  controlSocket: optionalString(
+  controlSocket: filePath(
     'Unix socket for `pounce reload|stop|status`; default: one per working directory and listen address, under $XDG_RUNTIME_DIR or the temp dir.',
-    'a non-empty file path',
-    'PATH',
-    (s) => s.length > 0 && !s.includes('\0'),
   ),
-  pidFile: optionalString(
-    'Write the supervisor pid to this file while it runs.',
-    'a non-empty file path',
-    'PATH',
-    (s) => s.length > 0 && !s.includes('\0'),
-  ),
+  pidFile: filePath('Write the supervisor pid to this file while it runs.'),
   interface: choice(
     'How to call the app: a Node (req, res) listener, a fetch handler, or auto-detect.',
     'auto',
