@@ -15,7 +15,7 @@ import { startControlServer } from '../control/server.ts';
 import { configError, PounceError } from '../errors.ts';
 import type { InheritedFd } from '../ipc/messages.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
-import { keepInheritedSocketsOpen } from '../supervisor/inherited-sockets.ts';
+import { keepListeningSocketsOpen } from '../supervisor/listening-sockets.ts';
 import { Supervisor } from '../supervisor/supervisor.ts';
 import { describeFds, takeListenFds } from '../systemd/listen-fds.ts';
 import { linkSystemd } from '../systemd/service.ts';
@@ -41,7 +41,7 @@ export async function serveCommand(args: ParsedArgs): Promise<void> {
   watch?.watchedDirs(cwd, config.reloadDirs);
   const inheritedFds = inheritedListeners(config, log);
 
-  // Inherited sockets: shared scheduling only (see supervisor/inherited-sockets.ts).
+  // Inherited sockets: shared scheduling only (see supervisor/listening-sockets.ts).
   const roundRobin = config.scheduling === 'round-robin' && inheritedFds.length === 0;
   cluster.schedulingPolicy = roundRobin ? cluster.SCHED_RR : cluster.SCHED_NONE;
   // V8's compile cache, shared by every worker: a worker that finds pounce and the app already
@@ -52,11 +52,13 @@ export async function serveCommand(args: ParsedArgs): Promise<void> {
     if (cache?.directory) process.env.NODE_COMPILE_CACHE = cache.directory;
   }
   cluster.setupPrimary({ exec: workerEntry(), execArgv: process.execArgv, silent: false });
-  if (inheritedFds.length && !keepInheritedSocketsOpen(inheritedFds.map((f) => f.fd))) {
-    log.event('inheritedSocketsUnprotected');
-  }
+  // The listening sockets stay open while no worker is alive (see supervisor/listening-sockets.ts).
+  const keptSockets = keepListeningSocketsOpen();
+  if (!keptSockets) log.event('listeningSocketsUnprotected');
+  if (roundRobin && config.workers === 1) log.event('roundRobinSingleWorker');
 
   const cleanups: (() => void)[] = [];
+  if (keptSockets) cleanups.push(() => keptSockets.closeAll());
   const cleanup = () => {
     for (const fn of cleanups.splice(0)) fn();
   };

@@ -69,7 +69,7 @@ export interface WorkerInit {
   /**
    * Listening sockets inherited by the supervisor (socket activation's LISTEN_FDS, or `fd`): the
    * worker serves on each of them (through the cluster primary, which keeps them open; see
-   * supervisor/inherited-sockets.ts). Empty: listen on host, port or uds as configured.
+   * supervisor/listening-sockets.ts). Empty: listen on host, port or uds as configured.
    */
   inheritedFds: readonly InheritedFd[];
 }

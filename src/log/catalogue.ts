@@ -144,10 +144,15 @@ export const catalogue = {
     (f) =>
       `Serving on socket(s) inherited from the service manager: ${f.sockets} (host, port and uds are not used)`,
   ),
-  inheritedSocketsUnprotected: event(
+  listeningSocketsUnprotected: event(
     'warn',
     () =>
-      'This Node has no net._createServerHandle: if the last worker serving an inherited socket exits unexpectedly, the socket is closed and pounce cannot replace it',
+      'This Node has no net._createServerHandle: while no worker is alive the listening socket is closed (connections are refused), and an inherited socket cannot be served again',
+  ),
+  roundRobinSingleWorker: event(
+    'warn',
+    () =>
+      'scheduling round-robin with 1 worker: connections are refused while that worker is being replaced after a crash (Node closes the round-robin listener when its last worker exits); shared scheduling keeps them queued',
   ),
   listenFdsIgnored: event<{ listenPid: string; pid: number }>(
     'warn',

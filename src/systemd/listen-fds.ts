@@ -2,7 +2,7 @@
 // launcher that follows the protocol) opened the listening sockets and passes them as fds 3, 4, …
 // with LISTEN_FDS (how many), LISTEN_PID (for whom) and LISTEN_FDNAMES (their names, `:`-separated).
 //
-// The supervisor keeps these fds open for its whole life (supervisor/inherited-sockets.ts) and every
+// The supervisor keeps these fds open for its whole life (supervisor/listening-sockets.ts) and every
 // worker listens on them (WorkerInit.inheritedFds), so reloads, recycling and crashes never close
 // the socket; and because the service manager holds it too, connections that arrive while pounce
 // itself restarts wait in the kernel's accept queue instead of being refused.
