@@ -231,9 +231,9 @@ describe('crashes and orphans', () => {
     for (const w of workers) assert.ok(!isAlive(w.pid), `worker ${w.pid} exited with its supervisor`);
   });
 
-  test('a worker that keeps crashing ends in a clear error, not a restart loop', async (t) => {
+  test('with exitOnCrashLoop, a worker that keeps crashing ends the server with a clear error', async (t) => {
     const app = new ReloadableApp('v1');
-    const server = await startServer(t, app.file);
+    const server = await startServer(t, app.file, ['--exit-on-crash-loop']);
     // From now on every new worker fails at import; kill the running one repeatedly.
     app.write('v2', 'throws-on-import');
     process.kill((await serverStatus(t, server)).workers[0]!.pid, 'SIGKILL');

@@ -77,7 +77,7 @@ describe('control commands and pid file', () => {
     const text = await control(t, server, 'status');
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, new RegExp(`^pounce serving, generation 0, pid ${server.pid}, up \\d+s\\n`));
-    assert.match(text.stdout, /WORKER {2}PID {6}GEN {3}STATE {5}CONNS {2}UPTIME/);
+    assert.match(text.stdout, /WORKER {2}PID {6}GEN {3}STATE {9}CONNS {2}UPTIME/);
     assert.equal(text.stdout.match(/ready/g)?.length, 2);
 
     const json = JSON.parse((await control(t, server, 'status', ['--json'])).stdout);

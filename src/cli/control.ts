@@ -98,12 +98,17 @@ export function formatStatus(status: StatusReport): string {
     `pounce ${status.state}, generation ${status.generation}, pid ${status.pid}, up ${duration(status.uptimeSeconds)}`,
     `workers: ${status.workersWanted} wanted, ${status.workers.filter((w) => w.state === 'ready' && w.generation === status.generation).length} serving`,
     `listening on ${status.url ?? '(not yet)'}`,
+    ...(status.crashesLastMinute > 0
+      ? [
+          `crashes: ${status.crashesLastMinute} in the last 60s${status.crashLoop ? ' — crash loop (see the log)' : ''}`,
+        ]
+      : []),
     '',
-    `${'WORKER'.padEnd(8)}${'PID'.padEnd(9)}${'GEN'.padEnd(6)}${'STATE'.padEnd(10)}${'CONNS'.padEnd(7)}UPTIME`,
+    `${'WORKER'.padEnd(8)}${'PID'.padEnd(9)}${'GEN'.padEnd(6)}${'STATE'.padEnd(14)}${'CONNS'.padEnd(7)}UPTIME`,
   ];
   for (const w of status.workers) {
     lines.push(
-      `${String(w.id).padEnd(8)}${String(w.pid).padEnd(9)}${String(w.generation).padEnd(6)}${w.state.padEnd(10)}${String(w.connections ?? '?').padEnd(7)}${duration(w.uptimeSeconds)}`,
+      `${String(w.id).padEnd(8)}${String(w.pid).padEnd(9)}${String(w.generation).padEnd(6)}${w.state.padEnd(14)}${String(w.connections ?? '?').padEnd(7)}${duration(w.uptimeSeconds)}`,
     );
   }
   return `${lines.join('\n')}\n`;

@@ -258,6 +258,14 @@ export const options = {
     1_048_576,
     'MB',
   ),
+  workerTimeout: seconds(
+    'A worker whose event loop does not answer the heartbeat for this long (blocked, stopped) is replaced and then killed.',
+    30,
+  ),
+  exitOnCrashLoop: boolean(
+    'Exit with status 1 when workers crash more than 5 times within 60 s, for a supervisor above (systemd) that can do better; by default pounce keeps replacing them.',
+    false,
+  ),
   reload: boolean('Watch files and reload on change (development).', false),
   reloadDirs: stringList(
     'Extra directories to watch with --reload.',

@@ -38,7 +38,16 @@ export type FromWorker =
    * the handoff. Sent again (at most every RECYCLE_RESEND_MS) while the worker keeps serving, so a
    * request the supervisor could not act on (a reload was running) is not lost.
    */
-  | { type: 'recycle'; reason: RecycleReason };
+  | { type: 'recycle'; reason: RecycleReason }
+  /**
+   * App code threw an uncaught exception (or left a promise rejection unhandled) after the worker
+   * became ready. The worker has stopped accepting and gives its requests in flight a short time to
+   * finish (FATAL_DRAIN_MAX_SECONDS); it is never reused (Node: the process state is undefined after
+   * an uncaught exception). The supervisor counts it as a crash and starts a replacement.
+   */
+  | { type: 'fatal'; error: string }
+  /** Sent every HEARTBEAT_INTERVAL_MS while the worker's event loop runs (see `workerTimeout`). */
+  | { type: 'heartbeat' };
 
 /** Why a worker asks to be replaced. */
 export type RecycleReason =
@@ -46,6 +55,11 @@ export type RecycleReason =
   | { limit: 'maxMemory'; rssMegabytes: number; max: number };
 
 export const RECYCLE_RESEND_MS = 5_000;
+
+export const HEARTBEAT_INTERVAL_MS = 1_000;
+
+/** The longest a worker that hit an uncaught exception lets its requests in flight run (or reloadTimeout, if shorter). */
+export const FATAL_DRAIN_MAX_SECONDS = 10;
 
 export type Handlers<M extends { type: string }> = {
   [K in M['type']]: (message: Extract<M, { type: K }>) => void;

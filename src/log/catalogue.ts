@@ -83,11 +83,50 @@ export const catalogue = {
   crashLoop: event<{ crashes: number; seconds: number }>(
     'fatal',
     (f) =>
-      `Workers crashed ${f.crashes} times within ${f.seconds}s — giving up instead of restarting in a loop`,
+      `Workers crashed ${f.crashes} times within ${f.seconds}s — giving up instead of restarting in a loop (exitOnCrashLoop)`,
   ),
-  workerKilled: event<{ worker: number; timeoutName: string; seconds: number }>(
+  crashLoopContinuing: event<{ crashes: number; seconds: number; delayMs: number }>(
+    'error',
+    (f) =>
+      `Workers crashed ${f.crashes} times within ${f.seconds}s — crash loop: still replacing them, at most every ${f.delayMs} ms (set exitOnCrashLoop to exit instead)`,
+  ),
+  crashLoopEnded: event<{ seconds: number }>(
+    'info',
+    (f) => `No worker crashed for ${f.seconds}s — the crash loop is over`,
+  ),
+  uncaughtException: event<{
+    worker: number;
+    origin: string;
+    error: string;
+    stack: string | undefined;
+    again: boolean;
+  }>('error', (f) =>
+    f.again
+      ? `Worker ${f.worker}: another ${f.origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception'} while it retires: ${f.error}`
+      : `Worker ${f.worker}: ${f.origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception'}: ${f.error} — it stops accepting, finishes its requests in flight and is replaced`,
+  ),
+  workerFatal: event<{ worker: number; generation: number; error: string }>(
+    'error',
+    (f) =>
+      `Worker ${f.worker} (generation ${f.generation}) hit an uncaught error (${f.error}) — replacing it`,
+  ),
+  workerUnresponsive: event<{ worker: number; generation: number; seconds: number }>(
+    'error',
+    (f) =>
+      `Worker ${f.worker} (generation ${f.generation}) has not answered for ${f.seconds}s (workerTimeout) — its event loop is blocked or the process is stopped; replacing it`,
+  ),
+  workerResponsive: event<{ worker: number; generation: number; seconds: number }>(
     'warn',
-    (f) => `Worker ${f.worker} did not stop within ${f.timeoutName} (${f.seconds}s) — force terminating`,
+    (f) => `Worker ${f.worker} (generation ${f.generation}) answers again after ${f.seconds}s of silence`,
+  ),
+  workerKilledUnresponsive: event<{ worker: number; generation: number; seconds: number }>(
+    'error',
+    (f) => `Worker ${f.worker} (generation ${f.generation}) stayed silent for ${f.seconds}s — killing it`,
+  ),
+  workerKilled: event<{ worker: number; timeoutName: string; seconds: number; waitedSeconds: number }>(
+    'warn',
+    (f) =>
+      `Worker ${f.worker} did not stop within ${f.timeoutName} (${f.seconds}s) — force terminating after ${f.waitedSeconds}s (${f.timeoutName}, shutdown hooks and grace)`,
   ),
   reloadSignal: event('info', () => 'Received SIGHUP — triggering graceful reload'),
   reloadRequested: event(

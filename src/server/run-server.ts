@@ -26,9 +26,10 @@ export interface RunningServer {
   readonly core: DrainableServer;
   /**
    * Drains the connections for a shutdown or a reload (DESIGN.md's table). Runs once: a later call
-   * returns the first drain's promise, whatever its reason.
+   * returns the first drain's promise, whatever its reason. `reloadTimeoutSeconds` replaces a
+   * reload drain's deadline (a worker that hit an uncaught exception drains for a shorter time).
    */
-  drain(reason: DrainReason): Promise<ShutdownResult>;
+  drain(reason: DrainReason, reloadTimeoutSeconds?: number): Promise<ShutdownResult>;
   /** The whole single-process shutdown: drain('shutdown'), then the app's shutdown hooks. Runs once. */
   shutdown(): Promise<ShutdownResult>;
 }
@@ -118,18 +119,18 @@ export async function startServer(
   };
 
   // A reload drain stops accepting at once (the new generation accepts) and has its own deadline.
-  const drainForReload = async (): Promise<ShutdownResult> => {
+  const drainForReload = async (timeoutSeconds = config.reloadTimeout): Promise<ShutdownResult> => {
     fireDrain('reload', (err) => log.event('drainHookFailed', { error: errorText(err) }));
     return core.drain({
       reason: 'reload',
       keepAccepting: false,
-      timeoutSeconds: config.reloadTimeout,
+      timeoutSeconds,
       timeoutName: 'reloadTimeout',
     });
   };
 
-  const drain = (reason: DrainReason) => {
-    draining ??= reason === 'reload' ? drainForReload() : drainForShutdown();
+  const drain = (reason: DrainReason, reloadTimeoutSeconds?: number) => {
+    draining ??= reason === 'reload' ? drainForReload(reloadTimeoutSeconds) : drainForShutdown();
     return draining;
   };
 

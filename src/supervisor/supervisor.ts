@@ -88,6 +88,7 @@ export interface WorkerStatus {
   id: number;
   pid: number;
   generation: number;
+  /** starting, ready, draining, drained, stopped — or unresponsive while it misses its heartbeats. */
   state: string;
   connections: number | null;
   uptimeSeconds: number;
@@ -101,10 +102,18 @@ export interface StatusReport {
   workersWanted: number;
   url: string | undefined;
   uptimeSeconds: number;
+  /** Unexpected worker exits and uncaught errors within the last CRASH_WINDOW_MS. */
+  crashesLastMinute: number;
+  /** More than MAX_CRASHES of them: the server is in a crash loop (and keeps replacing workers). */
+  crashLoop: boolean;
   workers: WorkerStatus[];
 }
 
-/** Unexpected exits allowed within CRASH_WINDOW_MS before the supervisor gives up. */
+/**
+ * More crashes than this within CRASH_WINDOW_MS is a crash loop: reported loudly, and the end of the
+ * server only with exitOnCrashLoop. A server that can still replace its workers keeps doing so: a
+ * crash loop caused by requests (a handler that throws) must not let clients take the server down.
+ */
 const MAX_CRASHES = 5;
 const CRASH_WINDOW_MS = 60_000;
 const RESTART_BASE_DELAY_MS = 100;
@@ -119,6 +128,8 @@ const NOT_READY_KILL_MS = 2_000;
 const MAX_WORKERS = 1024;
 /** After a recycle whose successor failed to start, the worker keeps serving this long before the next try. */
 const RECYCLE_RETRY_MS = 10_000;
+/** How often the supervisor checks heartbeats and the crash window. */
+const WATCHDOG_INTERVAL_MS = 1_000;
 
 export interface SupervisorOptions {
   config: Config;
@@ -153,6 +164,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   #queuedReload: Promise<ReloadOutcome> | undefined;
   #abortReload: AbortController | undefined;
   #crashTimes: number[] = [];
+  /** Replacement workers in a row that died before they were ready: the restart backoff's exponent. */
+  #bootFailures = 0;
+  #inCrashLoop = false;
+  #watchdog: NodeJS.Timeout | undefined;
   #stopping: Promise<number> | undefined;
   #url: string | undefined;
 
@@ -187,6 +202,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   /** Starts generation 0; rejects with the first worker's failure if it cannot start. */
   async start(): Promise<void> {
+    this.#watchdog = setInterval(() => this.#watch(), WATCHDOG_INTERVAL_MS).unref();
     const fresh = this.#spawnGeneration(0);
     try {
       await this.#allReady(fresh, undefined);
@@ -196,6 +212,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       for (const worker of fresh) worker.kill();
       await Promise.all(fresh.map((w) => w.exited));
       this.#state = 'stopped';
+      clearInterval(this.#watchdog);
       const code = (err as { code?: ErrorCodeType }).code ?? ErrorCode.STARTUP_TIMEOUT;
       throw new PounceError(code, `No worker could start: ${(err as Error).message}`);
     }
@@ -422,6 +439,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.#log.event('shuttingDown', { workers: live.length });
       await this.#retire(live, 'shutdown');
       this.#state = 'stopped';
+      clearInterval(this.#watchdog);
       this.#log.event('allStopped');
       return exitCode;
     })();
@@ -435,7 +453,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         id: w.id,
         pid: w.pid,
         generation: w.generation,
-        state: w.state,
+        state: w.unresponsive && w.alive ? 'unresponsive' : w.state,
         connections: (await w.connections()) ?? null,
         uptimeSeconds: Math.round((now - w.startedAt) / 1000),
       })),
@@ -448,6 +466,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       workersWanted: this.#desired,
       url: this.#url,
       uptimeSeconds: Math.round((now - this.startedAt) / 1000),
+      crashesLastMinute: this.#recentCrashes(now).length,
+      crashLoop: this.#inCrashLoop,
       workers,
     };
   }
@@ -472,7 +492,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.#workers.add(worker);
     this.#log.event('workerSpawned', { worker: worker.id, generation, pid: worker.pid });
     worker.ready.then(
-      () => this.#log.event('workerReady', { worker: worker.id, generation, url: worker.url ?? '?' }),
+      () => {
+        this.#bootFailures = 0;
+        this.#log.event('workerReady', { worker: worker.id, generation, url: worker.url ?? '?' });
+      },
       (err: Error & { code?: string }) => {
         if (!worker.exitExpected) {
           this.#log.event('workerFailed', {
@@ -492,6 +515,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       setTimeout(() => void this.#replace(worker, `it received ${signal}`), GROUP_SIGNAL_WINDOW_MS);
     };
     worker.onRecycle = (reason) => this.#recycle(worker, reason);
+    worker.onFatal = (error) => this.#onFatal(worker, error);
+    worker.onResponsive = () =>
+      this.#log.event('workerResponsive', {
+        worker: worker.id,
+        generation: worker.generation,
+        seconds: Math.round((Date.now() - worker.lastHeartbeat) / 1000),
+      });
     return worker;
   }
 
@@ -539,8 +569,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
           this.#retireBudgetMs(reason),
           this.#retireBudgetMs(worker.drainReason ?? reason),
         );
+        const since = Date.now();
         const backstop = setTimeout(() => {
-          this.#log.event('workerKilled', { worker: worker.id, timeoutName, seconds });
+          const waitedSeconds = Math.round((Date.now() - since) / 1000);
+          this.#log.event('workerKilled', { worker: worker.id, timeoutName, seconds, waitedSeconds });
           worker.kill();
         }, budgetMs);
         void worker.drained.then(() => {
@@ -571,20 +603,90 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.#log.event('workerCrashed', { worker: worker.id, generation: worker.generation, exit });
     // During boot, and during a reload before its cutover, the waiting code sees the failure itself.
     if (!this.#servingGenerationSettled() || worker.generation !== this.#generation) return;
+    if (!worker.wasReady) this.#bootFailures++;
+    this.#crashed();
+  }
+
+  /**
+   * App code in `worker` threw an uncaught exception: the worker has stopped accepting and drains its
+   * requests in flight for a short time. It counts as a crash; a replacement is started (after the
+   * crash backoff) while it drains, and it is released to exit like any retiring worker.
+   */
+  #onFatal(worker: WorkerProcess, error: string): void {
+    if (worker.exitExpected) return; // already retiring: its drain is running anyway
+    this.#log.event('workerFatal', { worker: worker.id, generation: worker.generation, error });
+    worker.exitExpected = true;
+    void this.#retire([worker], 'reload');
+    if (this.#state === 'stopping' || this.#state === 'stopped') return;
+    if (!this.#servingGenerationSettled() || worker.generation !== this.#generation) return;
+    this.#crashed();
+  }
+
+  /**
+   * A worker of the serving generation crashed: count it, report a crash loop, and bring the
+   * generation back to strength after the backoff. The backoff grows only while replacements fail
+   * to boot (doubling from RESTART_BASE_DELAY_MS, capped at RESTART_MAX_DELAY_MS): broken code on
+   * disk must not become a fork storm, but a worker that crashed after serving (a request hit a bug)
+   * is replaced at once, since the code is known to boot. Only with exitOnCrashLoop does a crash
+   * loop end the server.
+   */
+  #crashed(): void {
     const now = Date.now();
-    this.#crashTimes = this.#crashTimes.filter((t) => now - t < CRASH_WINDOW_MS);
+    this.#crashTimes = this.#recentCrashes(now);
     this.#crashTimes.push(now);
-    if (this.#crashTimes.length > MAX_CRASHES) {
-      this.#log.event('crashLoop', { crashes: this.#crashTimes.length, seconds: CRASH_WINDOW_MS / 1000 });
-      void this.stop(1).then(this.#exit);
-      return;
+    const crashes = this.#crashTimes.length;
+    const seconds = CRASH_WINDOW_MS / 1000;
+    const delayMs = Math.min(RESTART_BASE_DELAY_MS * 2 ** this.#bootFailures, RESTART_MAX_DELAY_MS);
+    if (crashes > MAX_CRASHES) {
+      if (this.#config.exitOnCrashLoop) {
+        this.#log.event('crashLoop', { crashes, seconds });
+        void this.stop(1).then(this.#exit);
+        return;
+      }
+      if (!this.#inCrashLoop) this.#log.event('crashLoopContinuing', { crashes, seconds, delayMs });
+      this.#inCrashLoop = true;
     }
-    const delayMs = Math.min(
-      RESTART_BASE_DELAY_MS * 2 ** (this.#crashTimes.length - 1),
-      RESTART_MAX_DELAY_MS,
-    );
     this.#log.event('workerRestarting', { generation: this.#generation, delayMs });
     setTimeout(() => this.#rebalance(), delayMs);
+  }
+
+  #recentCrashes(now: number): number[] {
+    return this.#crashTimes.filter((t) => now - t < CRASH_WINDOW_MS);
+  }
+
+  /**
+   * Once a second: a ready worker whose heartbeat is older than workerTimeout is reported and
+   * replaced through the handoff (its successor is ready before it is told to drain); if it stays
+   * silent for another workerTimeout it is killed (a stopped or blocked process never drains). And
+   * the end of a crash loop is reported once no crash is left in the window.
+   */
+  #watch(): void {
+    const now = Date.now();
+    const limitMs = this.#config.workerTimeout * 1000;
+    for (const worker of this.#workers) {
+      if (!worker.wasReady || !worker.alive || worker.unresponsive) continue;
+      if (now - worker.lastHeartbeat <= limitMs) continue;
+      worker.unresponsive = true;
+      const ids = { worker: worker.id, generation: worker.generation };
+      this.#log.event('workerUnresponsive', {
+        ...ids,
+        seconds: Math.round((now - worker.lastHeartbeat) / 1000),
+      });
+      void this.#replace(worker, `it did not answer for ${this.#config.workerTimeout}s (workerTimeout)`);
+      setTimeout(() => {
+        if (!worker.alive || !worker.unresponsive) return;
+        this.#log.event('workerKilledUnresponsive', {
+          ...ids,
+          seconds: Math.round((Date.now() - worker.lastHeartbeat) / 1000),
+        });
+        worker.kill();
+      }, limitMs).unref();
+    }
+    if (this.#inCrashLoop && this.#recentCrashes(now).length === 0) {
+      this.#inCrashLoop = false;
+      this.#crashTimes = [];
+      this.#log.event('crashLoopEnded', { seconds: CRASH_WINDOW_MS / 1000 });
+    }
   }
 
   /**

@@ -40,6 +40,14 @@ export class WorkerProcess {
   onSignalled: (signal: string) => void = () => {};
   /** Called when the worker asks to be replaced (maxRequests, maxMemory). */
   onRecycle: (reason: RecycleReason) => void = () => {};
+  /** Called when app code threw an uncaught exception in the worker (it is retiring on its own). */
+  onFatal: (error: string) => void = () => {};
+  /** When the worker's last heartbeat (or its `ready`) arrived, ms since the epoch. */
+  lastHeartbeat = Date.now();
+  /** Set while the worker misses its heartbeats (see `workerTimeout`). */
+  unresponsive = false;
+  /** Called when the worker sends a heartbeat after it was found unresponsive. */
+  onResponsive: () => void = () => {};
   /** A recycle whose successor failed is not tried again before this time (ms since the epoch). */
   recycleNotBefore = 0;
   /** Resolves when the worker reports ready; rejects with the cause if it fails or exits first. */
@@ -85,6 +93,7 @@ export class WorkerProcess {
     const handlers: Handlers<FromWorker> = {
       ready: (message) => {
         this.wasReady = true;
+        this.lastHeartbeat = Date.now();
         // A drain may already be on its way to a worker whose `ready` was in flight: never move back.
         if (this.state === 'starting') this.state = 'ready';
         this.url = message.url;
@@ -102,6 +111,14 @@ export class WorkerProcess {
       },
       signalled: (message) => this.onSignalled(message.signal),
       recycle: (message) => this.onRecycle(message.reason),
+      fatal: (message) => this.onFatal(message.error),
+      heartbeat: () => {
+        this.lastHeartbeat = Date.now();
+        if (this.unresponsive) {
+          this.unresponsive = false;
+          this.onResponsive();
+        }
+      },
       stats: (message) => {
         this.#statsWaiters.get(message.requestId)?.(message.connections);
         this.#statsWaiters.delete(message.requestId);

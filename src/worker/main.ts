@@ -9,8 +9,10 @@ import { errorText } from '../app/shape.ts';
 import { ErrorCode, PounceError } from '../errors.ts';
 import {
   dispatch,
+  FATAL_DRAIN_MAX_SECONDS,
   type FromWorker,
   type Handlers,
+  HEARTBEAT_INTERVAL_MS,
   RECYCLE_RESEND_MS,
   type RecycleReason,
   type ToWorker,
@@ -47,9 +49,16 @@ const exitPermission = new Promise<void>((resolve) => {
 
 const connectionCount = () => servers.reduce((n, s) => n + s.core.connectionCount, 0);
 
-/** Drain, report, wait for the supervisor's go-ahead (see `exit` in ipc/messages.ts), then exit. */
+/**
+ * Drain, report, wait for the supervisor's go-ahead (see `exit` in ipc/messages.ts), then exit.
+ * `reloadTimeoutSeconds` shortens a reload drain (after an uncaught exception).
+ */
 let draining: Promise<never> | undefined;
-function drainAndExit(reason: 'reload' | 'shutdown', code = 0): Promise<never> {
+function drainAndExit(
+  reason: 'reload' | 'shutdown',
+  code = 0,
+  reloadTimeoutSeconds?: number,
+): Promise<never> {
   draining ??= (async () => {
     if (servers.length) {
       // An inherited socket outlives this process (systemd's socket unit, a launcher holds it): on
@@ -58,7 +67,7 @@ function drainAndExit(reason: 'reload' | 'shutdown', code = 0): Promise<never> {
       // (closeListener's promise settles only once every connection is gone: not awaited.)
       if (reason === 'shutdown' && inheritedFds.length > 0)
         for (const s of servers) void s.core.closeListener();
-      const drains = servers.map((s) => s.drain(reason));
+      const drains = servers.map((s) => s.drain(reason, reloadTimeoutSeconds));
       send({ type: 'draining', connections: connectionCount() });
       const results = await Promise.all(drains);
       send({ type: 'drained', forced: results.reduce((n, r) => n + r.forced, 0) });
@@ -103,6 +112,39 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 for (const signal of ['SIGHUP', 'SIGTTIN', 'SIGTTOU'] as const) process.on(signal, () => {});
 // The supervisor is gone (killed with SIGKILL, crashed): exit now rather than serve unsupervised.
 process.on('disconnect', () => process.exit(0));
+
+// The heartbeat: the supervisor replaces a worker that stays silent for workerTimeout (its event loop
+// is blocked, or the process was stopped). Unref'd: it never keeps a finished worker alive.
+setInterval(() => send({ type: 'heartbeat' }), HEARTBEAT_INTERVAL_MS).unref();
+
+/**
+ * An uncaught exception or an unhandled rejection in app code. Left to Node, it would end the process
+ * at once and reset every request in flight on this worker. Instead the worker logs it with its
+ * stack, stops accepting, tells the supervisor (which starts a replacement), and lets the requests
+ * in flight finish for a short time before it exits. It never serves new connections again: after an
+ * uncaught exception the process's state is undefined (Node's own advice). Before the worker is
+ * ready the exception is a failed start, reported like any other.
+ */
+let serving = false;
+let fatal = false;
+process.on('uncaughtException', (err, origin) => {
+  const error = errorText(err);
+  const stack = err instanceof Error ? err.stack : undefined;
+  if (!serving) {
+    fail(
+      new PounceError(
+        ErrorCode.WORKER,
+        `${origin === 'unhandledRejection' ? 'Unhandled rejection' : 'Uncaught exception'} while starting: ${error}`,
+      ),
+    );
+    return;
+  }
+  log.event('uncaughtException', { worker: workerId, origin, error, stack, again: fatal });
+  if (fatal) return;
+  fatal = true;
+  send({ type: 'fatal', error });
+  void drainAndExit('reload', 1, Math.min(config.reloadTimeout, FATAL_DRAIN_MAX_SECONDS));
+});
 
 /**
  * Recycling: asks the supervisor for a replacement once this worker has served `maxRequests`
@@ -151,8 +193,14 @@ try {
     `Worker ${workerId} starting the app`,
   );
   watchRecyclingLimits();
+  serving = true;
   send({ type: 'ready', url: servers.map((s) => s.url).join(', ') });
 } catch (err) {
+  fail(err);
+}
+
+/** Reports a failed start to the supervisor and exits 1. */
+function fail(err: unknown): void {
   const code = err instanceof PounceError ? err.code : ErrorCode.WORKER;
   const message: FromWorker = {
     type: 'failed',
