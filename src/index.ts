@@ -1,7 +1,7 @@
 // The public API of the `pounce` package.
 
 export type { DrainReason } from './app/lifecycle.ts';
-export { drainSignal, onDrain, onShutdown, onStartup } from './app/lifecycle.ts';
+export { drainSignal, onDrain, onReadinessCheck, onShutdown, onStartup } from './app/lifecycle.ts';
 export type { Config, UserConfig } from './config/options.ts';
 export { ErrorCode, ExitCode, PounceError } from './errors.ts';
 export type { PounceServer, ServeOptions } from './serve.ts';

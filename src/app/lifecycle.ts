@@ -1,5 +1,6 @@
-// The app's part in the lifecycle: startup hooks (count toward readiness), the drain signal (for
-// long-lived streams and sockets), and shutdown hooks (close pools, flush).
+// The app's part in the lifecycle: startup hooks (count toward readiness), readiness checks (asked
+// by the health endpoint), the drain signal (for long-lived streams and sockets), and shutdown hooks
+// (close pools, flush).
 //
 // The registry lives on globalThis under a registered symbol, not in this module's scope: an app
 // may import `pounce` from its own node_modules while the server runs from another copy (a global
@@ -12,6 +13,8 @@ export type DrainListener = (reason: DrainReason) => unknown;
 interface Registry {
   startup: Hook[];
   shutdown: Hook[];
+  /** Absent in a registry made by an older copy of pounce. */
+  readiness?: Hook[];
   drain: DrainListener[];
   drainController: AbortController;
 }
@@ -27,6 +30,18 @@ function registry(): Registry {
 /** Runs `hook` before the worker reports ready; a rejection fails the start (or the reload). */
 export function onStartup(hook: Hook): void {
   registry().startup.push(hook);
+}
+
+/**
+ * Asks `check` whenever the health endpoint is probed (at most once per second, bounded by
+ * readinessTimeout): a rejection, a throw, `false`, or no answer in time makes the health endpoint
+ * answer 503 not-ready, so load balancers send no traffic while, say, the database is unreachable.
+ * Liveness (`livenessPath`) never asks it.
+ */
+export function onReadinessCheck(check: Hook): void {
+  const r = registry();
+  r.readiness ??= [];
+  r.readiness.push(check);
 }
 
 /** Runs `hook` after the connections have drained, before the process exits (close pools, flush). */
@@ -49,6 +64,10 @@ export function drainSignal(): AbortSignal {
 
 export function startupHooks(): readonly Hook[] {
   return registry().startup;
+}
+
+export function readinessChecks(): readonly Hook[] {
+  return registry().readiness ?? [];
 }
 
 export function shutdownHooks(): readonly Hook[] {

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { describeValue, ErrorCode, PounceError } from '../errors.ts';
-import { onDrain, onShutdown, onStartup } from './lifecycle.ts';
+import { onDrain, onReadinessCheck, onShutdown, onStartup } from './lifecycle.ts';
 import type { AppSpec } from './resolve.ts';
 import { type AppHandler, errorText, type Interface, toHandler } from './shape.ts';
 
@@ -88,7 +88,7 @@ function moduleUpgrade(mod: Record<string, unknown>): AppHandler['upgrade'] {
   return upgrade as AppHandler['upgrade'];
 }
 
-const HOOK_NAMES = ['onStartup', 'onDrain', 'onShutdown'] as const;
+const HOOK_NAMES = ['onStartup', 'onDrain', 'onShutdown', 'onReadinessCheck'] as const;
 
 /**
  * Hooks exported next to the app are the same as those registered with `pounce`'s functions. ESM
@@ -113,6 +113,7 @@ function registerModuleHooks(mod: Record<string, unknown>) {
   if (typeof hooks.onDrain === 'function')
     onDrain(hooks.onDrain as (reason: 'reload' | 'shutdown') => unknown);
   if (typeof hooks.onShutdown === 'function') onShutdown(hooks.onShutdown as () => unknown);
+  if (typeof hooks.onReadinessCheck === 'function') onReadinessCheck(hooks.onReadinessCheck as () => unknown);
 }
 
 /**

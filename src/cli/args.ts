@@ -2,11 +2,23 @@
 // (`--shutdown-timeout 5`), so there is no second list of flags to keep in sync.
 
 import { parseArgs } from 'node:util';
-import { type LoadedConfig, loadConfig } from '../config/load.ts';
+import { loadConfig } from '../config/load.ts';
 import { kebab, type OptionName, optionNames, optionSpec } from '../config/options.ts';
+import { applyPlatformDefaults, type ResolvedConfig } from '../deploy/platform.ts';
 import { ErrorCode, PounceError } from '../errors.ts';
 
-export const COMMANDS = ['serve', 'check', 'reload', 'stop', 'status', 'scale', 'help', 'version'] as const;
+export const COMMANDS = [
+  'serve',
+  'check',
+  'reload',
+  'stop',
+  'status',
+  'scale',
+  'health',
+  'generate',
+  'help',
+  'version',
+] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface ParsedArgs {
@@ -19,6 +31,12 @@ export interface ParsedArgs {
   json: boolean;
   /** `scale N`: the number of workers. */
   workers?: number;
+  /** `generate TARGET [APP]`: what to generate, and its command's own flags. */
+  target?: string;
+  /** `generate --out DIR`, `generate --name NAME`, `health --url URL`. */
+  out?: string;
+  name?: string;
+  url?: string;
 }
 
 type ParseArgsOptions = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
@@ -29,6 +47,9 @@ function flagDefinitions(): ParseArgsOptions {
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean', short: 'v' },
     json: { type: 'boolean' },
+    out: { type: 'string' },
+    name: { type: 'string' },
+    url: { type: 'string' },
   };
   for (const name of optionNames) {
     const spec = optionSpec(name);
@@ -72,6 +93,12 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
     throw usageError(`Unknown command ${JSON.stringify(first)} — commands: ${COMMANDS.join(', ')}`);
   }
   const command = first as Command;
+  // `generate TARGET [APP]`: the target comes first.
+  const target = command === 'generate' ? rest.shift() : undefined;
+  if (command === 'generate' && target === undefined)
+    throw usageError(
+      'Missing TARGET — usage: pounce generate kubernetes|docker|ecs|systemd|haproxy [APP] [--out DIR]',
+    );
   if (rest.length > 1) throw usageError(`Too many arguments: ${rest.join(' ')} — ${command} takes one APP`);
   if (command === 'scale') {
     const count = rest[0];
@@ -95,7 +122,19 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   }
   const configFile = typeof values.config === 'string' ? values.config : undefined;
   const workers = command === 'scale' ? Number(rest[0]) : undefined;
-  return { command, app, flags, configFile, json: values.json === true, workers };
+  const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  return {
+    command,
+    app,
+    flags,
+    configFile,
+    json: values.json === true,
+    workers,
+    target,
+    out: text(values.out),
+    name: text(values.name),
+    url: text(values.url),
+  };
 }
 
 function translateParseError(err: Error & { code?: string }): PounceError {
@@ -118,7 +157,11 @@ function translateParseError(err: Error & { code?: string }): PounceError {
   }
 }
 
-/** The configuration a command runs with: config file, environment and this command line's flags. */
-export function loadCommandConfig(args: ParsedArgs, cwd = process.cwd()): Promise<LoadedConfig> {
-  return loadConfig({ cwd, env: process.env, flags: args.flags, configFile: args.configFile });
+/**
+ * The configuration a command runs with: config file, environment and this command line's flags,
+ * and the defaults of the platform pounce runs on (src/deploy/platform.ts).
+ */
+export async function loadCommandConfig(args: ParsedArgs, cwd = process.cwd()): Promise<ResolvedConfig> {
+  const loaded = await loadConfig({ cwd, env: process.env, flags: args.flags, configFile: args.configFile });
+  return applyPlatformDefaults(loaded, process.env);
 }

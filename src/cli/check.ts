@@ -3,6 +3,7 @@
 
 import { loadApp } from '../app/load.ts';
 import { resolveAppSpec } from '../app/resolve.ts';
+import { fleetWarnings } from '../deploy/safety.ts';
 import { ExitCode } from '../errors.ts';
 import { loadCommandConfig, type ParsedArgs } from './args.ts';
 import { assertAvailable } from './serve.ts';
@@ -13,6 +14,10 @@ export async function checkCommand(args: ParsedArgs): Promise<number> {
   assertAvailable(config);
   const spec = resolveAppSpec(args.app!, cwd);
   const { handler } = await loadApp(spec, config.interface);
+  // Warnings, not errors: a single instance without a load balancer is a valid deployment.
+  for (const warning of fleetWarnings(config)) {
+    process.stderr.write(`pounce check: warning (if this runs behind a load balancer): ${warning}\n`);
+  }
   process.stdout.write(
     `OK: ${args.app} is a ${handler.shape}; configuration valid${configFile ? ` (${configFile})` : ' (defaults, env and flags)'}\n`,
   );

@@ -8,7 +8,7 @@ import { ExitCode } from '../errors.ts';
 import type { StatusReport } from '../supervisor/supervisor.ts';
 import { loadCommandConfig, type ParsedArgs } from './args.ts';
 
-function ask(
+export function ask(
   socketPath: string,
   request: ControlRequest,
 ): Promise<{ response: ControlResponse; closed: Promise<void> }> {

@@ -39,6 +39,10 @@ async function main(argv: string[]): Promise<number | undefined> {
       return ExitCode.OK;
     case 'check':
       return checkCommand(args);
+    case 'health':
+      return (await import('./health.ts')).healthCommand(args);
+    case 'generate':
+      return (await import('./generate.ts')).generateCommand(args);
     case 'reload':
     case 'stop':
     case 'status':

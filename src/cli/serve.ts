@@ -29,10 +29,11 @@ function workerEntry(): string {
 
 export async function serveCommand(args: ParsedArgs): Promise<void> {
   const cwd = process.cwd();
-  const { config, configFile } = await loadCommandConfig(args, cwd);
+  const { config, configFile, platformDefaults } = await loadCommandConfig(args, cwd);
   assertAvailable(config);
   const log = createLogger(config);
   if (configFile) log.event('configLoaded', { file: configFile });
+  for (const applied of platformDefaults) log.event('platformDefault', applied);
   // Fail fast on a missing module; everything else about the app is found out by the workers, so
   // the supervisor never imports (and never runs) app code.
   resolveAppSpec(args.app!, cwd);

@@ -43,6 +43,8 @@ export interface LoadedConfig {
   config: Config;
   /** The config file that was read, if any. */
   configFile: string | undefined;
+  /** The options set by the config file, the environment or a flag (the others have their default). */
+  explicit: ReadonlySet<OptionName>;
 }
 
 function checkValue(name: OptionName, raw: unknown, source: Source, origin: string): unknown {
@@ -168,17 +170,18 @@ export async function readConfigFile(file: string): Promise<Record<string, unkno
 }
 
 export async function loadConfig(inputs: ConfigInputs): Promise<LoadedConfig> {
-  const merged: Record<string, unknown> = { ...defaults() };
+  // The layers write into `set`, so what was set explicitly stays known (a default may depend on it).
+  const set: Record<string, unknown> = {};
   const explicitFile = inputs.configFile ?? (inputs.env.POUNCE_CONFIG || undefined);
   const configFile = findConfigFile(inputs.cwd, explicitFile);
   if (configFile)
-    applyTyped(merged, await readConfigFile(configFile), `config file ${path.basename(configFile)}`);
-  if (inputs.programmatic) applyTyped(merged, inputs.programmatic, 'options');
-  applyEnv(merged, inputs.env);
-  if (inputs.flags) applyFlags(merged, inputs.flags);
-  const config = Object.freeze(merged) as Config;
+    applyTyped(set, await readConfigFile(configFile), `config file ${path.basename(configFile)}`);
+  if (inputs.programmatic) applyTyped(set, inputs.programmatic, 'options');
+  applyEnv(set, inputs.env);
+  if (inputs.flags) applyFlags(set, inputs.flags);
+  const config = Object.freeze({ ...defaults(), ...set }) as Config;
   checkCombination(config);
-  return { config, configFile };
+  return { config, configFile, explicit: new Set(Object.keys(set) as OptionName[]) };
 }
 
 function firstLine(err: unknown): string {

@@ -120,6 +120,10 @@ function filePath(doc: string): OptionSpec<string | undefined> {
   return optionalString(doc, 'a non-empty file path', 'PATH', (s) => s.length > 0 && !s.includes('\0'));
 }
 
+function urlPath(doc: string): OptionSpec<string | undefined> {
+  return optionalString(doc, 'a path starting with /', 'PATH', (s) => /^\/[^\s?#]*$/.test(s));
+}
+
 function boolean(doc: string, def: boolean): OptionSpec<boolean> {
   return {
     doc,
@@ -219,7 +223,7 @@ export const options = {
     },
   ),
   shutdownDelay: seconds(
-    'Seconds between the shutdown signal (health turns 503 at once) and the start of draining, for load balancers to notice.',
+    'Seconds between the shutdown signal (health turns 503 at once) and the start of draining, for load balancers to notice. When unset: 0, or 5 in Kubernetes (KUBERNETES_SERVICE_HOST set).',
     0,
     { allowZero: true },
   ),
@@ -234,11 +238,15 @@ export const options = {
   ),
   keepAliveTimeout: seconds('How long an idle keep-alive connection is kept open between requests.', 5),
   headersTimeout: seconds('Longest time a client may take to send the request headers.', 60),
-  healthCheckPath: optionalString(
-    'Path of the built-in health endpoint (200 {"status":"ok"}, 503 while draining). Off unless set.',
-    'a path starting with /',
-    'PATH',
-    (s) => /^\/[^\s?#]*$/.test(s),
+  healthCheckPath: urlPath(
+    'Path of the built-in health (readiness) endpoint: 200 {"status":"ok"}, 503 while draining or while the app\'s readiness check fails. Off unless set.',
+  ),
+  livenessPath: urlPath(
+    'Path of the liveness endpoint: 200 {"status":"alive"} while the process serves, draining included, so a Kubernetes livenessProbe never restarts an instance for draining or for a failing readiness check. Off unless set.',
+  ),
+  readinessTimeout: seconds(
+    "Longest time the app's readiness check (onReadinessCheck) may take before the health endpoint answers 503 not-ready; its result is reused for 1 s.",
+    1,
   ),
   maxRequests: optionalInteger(
     'Replace a worker after it has served this many requests (its successor is ready before it drains). Off unless set.',

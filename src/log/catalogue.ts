@@ -31,6 +31,15 @@ export const catalogue = {
     'info',
     (f) => `Health now reports draining; waiting ${f.seconds}s (shutdownDelay) before draining connections`,
   ),
+  readinessFailed: event<{ reason: string }>(
+    'warn',
+    (f) => `Readiness check failing — health answers 503 not-ready: ${f.reason}`,
+  ),
+  readinessRestored: event('info', () => 'Readiness check passes again — health answers 200'),
+  platformDefault: event<{ option: string; value: unknown; reason: string }>(
+    'info',
+    (f) => `Using ${f.option} ${String(f.value)} (not set; ${f.reason})`,
+  ),
   shuttingDown: event<{ workers: number }>('info', (f) => `Shutting down ${f.workers} worker(s)...`),
   workerDraining: event<{ worker: number; connections: number }>(
     'info',

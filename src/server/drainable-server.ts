@@ -30,22 +30,17 @@ import { ErrorCode, PounceError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
 import { createNodeServer, type NodeServer, type Protocol } from './create-server.ts';
 import { FIRST_REQUEST_GRACE_MS, IDLE_GRACE_MS } from './grace.ts';
-import { respondHealth } from './health.ts';
+import { HealthEndpoints } from './health.ts';
 import { abortRequest, linkResponse, withRequestSignal } from './request-signal.ts';
-import {
-  closeHeader,
-  isHttp2,
-  isPath,
-  neuter,
-  respondUnavailable,
-  UPGRADE_UNAVAILABLE,
-} from './responses.ts';
+import { closeHeader, isHttp2, neuter, respondUnavailable, UPGRADE_UNAVAILABLE } from './responses.ts';
 
 export type ListenTarget = { fd: number } | { path: string } | { host: string; port: number };
 
 type ServerConfig = Pick<
   Config,
   | 'healthCheckPath'
+  | 'livenessPath'
+  | 'readinessTimeout'
   | 'requestTimeout'
   | 'keepAliveTimeout'
   | 'headersTimeout'
@@ -95,7 +90,7 @@ export class DrainableServer {
   readonly #handler: AppHandler;
   readonly #log: Logger;
   readonly #workerId: number;
-  readonly #healthPath: string | undefined;
+  readonly #health: HealthEndpoints;
   readonly #requestTimeoutMs: number | undefined;
   readonly #sockets = new Set<TrackedSocket>();
   readonly #sessions = new Set<TrackedSession>();
@@ -118,7 +113,7 @@ export class DrainableServer {
         : handler;
     this.#log = log;
     this.#workerId = workerId;
-    this.#healthPath = config.healthCheckPath;
+    this.#health = new HealthEndpoints(config, log);
     this.#requestTimeoutMs = config.requestTimeout === undefined ? undefined : config.requestTimeout * 1000;
     const created = createNodeServer(config, this.#onRequest);
     this.server = created.server;
@@ -346,10 +341,10 @@ export class DrainableServer {
   }
 
   #onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    const isHealth = this.#healthPath !== undefined && isPath(req.url, this.#healthPath);
-    if (this.#draining && this.#onRequestWhileDraining(req, res, isHealth)) return;
-    if (isHealth) {
-      respondHealth(req, res, this.#healthDraining);
+    const health = this.#health.match(req.url);
+    if (this.#draining && this.#onRequestWhileDraining(req, res, health !== undefined)) return;
+    if (health) {
+      this.#health.respond(health, req, res, this.#healthDraining);
       return;
     }
     linkResponse(req, res);

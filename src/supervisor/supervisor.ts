@@ -13,11 +13,11 @@
 
 import { EventEmitter } from 'node:events';
 import type { Config } from '../config/options.ts';
+import { reloadBudgetMs, retireBudgetMs } from '../deploy/timings.ts';
 import { ErrorCode, type ErrorCode as ErrorCodeType, PounceError } from '../errors.ts';
 import type { InheritedFd, RecycleReason } from '../ipc/messages.ts';
 import type { Logger } from '../log/logger.ts';
-import { IDLE_GRACE_MS } from '../server/grace.ts';
-import { clampTimer, withTimeout } from '../timeout.ts';
+import { withTimeout } from '../timeout.ts';
 import { describeExit, WorkerProcess as Worker, type WorkerProcess } from './worker-process.ts';
 
 export type SupervisorState = 'starting' | 'serving' | 'reloading' | 'stopping' | 'stopped';
@@ -118,8 +118,6 @@ const MAX_CRASHES = 5;
 const CRASH_WINDOW_MS = 60_000;
 const RESTART_BASE_DELAY_MS = 100;
 const RESTART_MAX_DELAY_MS = 5_000;
-/** Slack on top of a worker's own deadlines before the supervisor kills it (a blocked event loop). */
-const BACKSTOP_SLACK_MS = 3_000;
 /** How long a worker's own SIGTERM/SIGINT waits for the supervisor's (a group signal) before a handoff. */
 const GROUP_SIGNAL_WINDOW_MS = 200;
 /** How long a worker that failed to become ready may take to exit after being told to drain. */
@@ -374,7 +372,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.#log.event('spawning', { workers: this.#desired, generation: newGeneration });
     this.emit('reloadStarted', {
       generation: newGeneration,
-      budgetMs: this.#config.startupTimeout * 1000 + 1000 + BACKSTOP_SLACK_MS,
+      budgetMs: reloadBudgetMs(this.#config),
     });
     const finish = (outcome: ReloadOutcome) => {
       report(outcome);
@@ -589,9 +587,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   /** The longest a worker may take to drain and exit before the supervisor kills it. */
   #retireBudgetMs(reason: 'reload' | 'shutdown'): number {
-    const c = this.#config;
-    const seconds = reason === 'reload' ? c.reloadTimeout : c.shutdownTimeout + c.shutdownDelay;
-    return clampTimer((seconds + c.shutdownHookTimeout) * 1000 + IDLE_GRACE_MS + BACKSTOP_SLACK_MS);
+    return retireBudgetMs(this.#config, reason);
   }
 
   #onExit(worker: WorkerProcess, exit: string): void {
