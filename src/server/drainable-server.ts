@@ -4,6 +4,7 @@
 //   new connection while draining for shutdown  → 503, Connection: close, Retry-After
 //   request in flight when the drain starts     → finishes; response carries Connection: close
 //   next request on an open keep-alive socket   → served, with Connection: close
+//   pipelined requests already received         → all answered; Connection: close on the last one
 //   idle keep-alive socket                      → closed only after it stayed idle for IDLE_GRACE_MS
 //   HTTP/2 session                              → GOAWAY; open streams finish
 //   upgraded socket (WebSocket)                 → left to the app (drain signal); new upgrades 503
@@ -14,10 +15,9 @@
 // request nobody will answer. So we close only the listening socket (net.Server's close), and close
 // each connection only when HTTP lets us do it safely.
 //
-// The hot path (no drain in progress) adds one boolean check, one property write (linking the
-// response for requestSignal) and, when configured, the health-path comparison and a request timer. Requests are not counted: at drain time the socket itself tells
-// whether a response is in progress (`socket._httpMessage`, the same field Node's own
-// closeIdleConnections() reads).
+// The hot path (no drain in progress) adds one boolean check, two property writes (linking the
+// response for requestSignal; the connection's newest response, for pipelining) and, when
+// configured, the health-path comparison and a request timer. Requests are not counted.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, ServerHttp2Session } from 'node:http2';
@@ -57,6 +57,14 @@ interface ConnState {
   /** Handed to the app's upgrade handler (WebSocket): HTTP no longer runs on it. */
   upgraded: boolean;
   idleTimer: NodeJS.Timeout | undefined;
+  /**
+   * HTTP/1: the response to the newest request received on this connection. Pipelined requests
+   * queue their responses behind each other, so this one, not the one being written, is where a
+   * drain may close the connection without discarding a request the client already sent.
+   */
+  lastResponse: ServerResponse | undefined;
+  /** The response pounce gave `Connection: close` during a drain (a later request takes it over). */
+  closing: ServerResponse | undefined;
 }
 
 const kState = Symbol('pounce.connection');
@@ -91,6 +99,8 @@ export class DrainableServer {
   readonly #log: Logger;
   readonly #workerId: number;
   readonly #health: HealthEndpoints;
+  /** An HTTP/2 server: its requests may be HTTP/2 streams or HTTP/1.1 (ALPN fallback). */
+  readonly #h2: boolean;
   readonly #requestTimeoutMs: number | undefined;
   readonly #sockets = new Set<TrackedSocket>();
   readonly #sessions = new Set<TrackedSession>();
@@ -118,6 +128,7 @@ export class DrainableServer {
     const created = createNodeServer(config, this.#onRequest);
     this.server = created.server;
     this.protocol = created.protocol;
+    this.#h2 = created.protocol === 'h2';
     this.server.on(created.connectionEvent, this.#onConnection);
     // TLS: a connection is handed over only after its handshake. Until then it is tracked here, so
     // a drain does not settle (and the worker exit) while a client is still shaking hands.
@@ -255,7 +266,7 @@ export class DrainableServer {
 
   #onHandshakeStart = (raw: Socket) => {
     const tracked = raw as TrackedSocket;
-    tracked[kState] = { late: this.#rejectNew, upgraded: false, idleTimer: undefined };
+    tracked[kState] = connState(this.#rejectNew);
     this.#handshaking.add(tracked);
     raw.once('close', () => this.#handshakeDone(tracked));
   };
@@ -270,11 +281,7 @@ export class DrainableServer {
     // For TLS: the raw socket whose handshake just ended; the connection dates from its accept.
     const parent = (socket as Socket & { _parent?: TrackedSocket })._parent;
     const tracked = socket as TrackedSocket;
-    tracked[kState] = {
-      late: parent?.[kState]?.late ?? this.#rejectNew,
-      upgraded: false,
-      idleTimer: undefined,
-    };
+    tracked[kState] = connState(parent?.[kState]?.late ?? this.#rejectNew);
     this.#sockets.add(tracked);
     // Only now, with the TLS socket tracked, may the raw one leave the handshake set: the other
     // order lets a drain see no connection for an instant, settle, and exit under the client.
@@ -309,17 +316,24 @@ export class DrainableServer {
   /** A socket that was open when the drain began. */
   #drainSocket(socket: TrackedSocket) {
     // HTTP/2 sessions got GOAWAY; upgraded sockets belong to the app until the deadline.
-    if (socket.alpnProtocol === 'h2' || socket[kState].upgraded) return;
-    const res = socket._httpMessage;
-    if (!res || res.writableFinished) {
+    const state = socket[kState];
+    if (socket.alpnProtocol === 'h2' || state.upgraded) return;
+    // The newest request received, not the one being answered: with pipelining, requests queue
+    // behind it, and Node destroys the socket after a Connection: close response, dropping the
+    // queue. So only the last received request's response may carry the close.
+    const last = state.lastResponse;
+    if (!last || last.writableFinished) {
       this.#armIdle(socket);
       return;
     }
-    if (!res.headersSent) res.setHeader('connection', 'close');
-    // Node closes the socket after a Connection: close response. A response that started before the
-    // drain said keep-alive: once it ends the socket is idle, and the client's next request (if it
-    // comes within the grace) is served with Connection: close.
-    res.once('close', () => this.#armIdle(socket));
+    // A response that already rendered its headers said keep-alive: once it ends the socket is
+    // idle, and the client's next request (if it comes within the grace) is served with
+    // Connection: close.
+    if (!last.headersSent) {
+      last.setHeader('connection', 'close');
+      state.closing = last;
+    }
+    last.once('close', () => this.#armIdle(socket));
   }
 
   #armIdle(socket: TrackedSocket) {
@@ -341,8 +355,22 @@ export class DrainableServer {
   }
 
   #onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    if (this.#draining) {
+      this.#onRequestWhileDraining(req, res);
+      return;
+    }
+    // One property write per HTTP/1 request (see ConnState.lastResponse); HTTP/2 requests have no
+    // socket of their own (and reading req.socket would build a proxy).
+    if (!this.#h2 || !isHttp2(req)) {
+      const state = (req.socket as TrackedSocket)[kState];
+      if (state) state.lastResponse = res;
+    }
+    this.#dispatch(req, res);
+  };
+
+  /** Health endpoint or app, with the request signal and requestTimeout. */
+  #dispatch(req: IncomingMessage, res: ServerResponse) {
     const health = this.#health.match(req.url);
-    if (this.#draining && this.#onRequestWhileDraining(req, res, health !== undefined)) return;
     if (health) {
       this.#health.respond(health, req, res, this.#healthDraining);
       return;
@@ -355,32 +383,53 @@ export class DrainableServer {
     } catch (err) {
       this.#onAppError(req, res, err);
     }
-  };
+  }
 
-  /** The drain rules for one request; true if pounce answered it itself (503). */
-  #onRequestWhileDraining(req: IncomingMessage, res: ServerResponse, isHealth: boolean): boolean {
+  #isHealth(req: IncomingMessage): boolean {
+    return this.#health.match(req.url) !== undefined;
+  }
+
+  /** The drain rules for one request. */
+  #onRequestWhileDraining(req: IncomingMessage, res: ServerResponse) {
+    // Accepted after a shutdown drain began: 503, except for health probes.
+    const isLate = (late: boolean | undefined) => this.#rejectNew && late === true && !this.#isHealth(req);
     if (isHttp2(req)) {
       const session = (req as unknown as Http2ServerRequest).stream.session as TrackedSession | undefined;
-      if (this.#rejectNew && session?.[kState]?.late && !isHealth) {
-        respondUnavailable(req, res);
-        return true;
-      }
-      return false;
+      if (isLate(session?.[kState]?.late)) respondUnavailable(req, res);
+      else this.#dispatch(req, res);
+      return;
     }
     const socket = req.socket as TrackedSocket;
     const state = socket[kState];
-    if (state) {
-      clearTimeout(state.idleTimer);
-      // Node closes the socket after a Connection: close response; should the app have forced
-      // keep-alive anyway, the idle grace still closes it.
-      res.once('close', () => this.#armIdle(socket));
+    if (!state) {
+      // A connection pounce did not see accepted: no pipelining bookkeeping, close after this one.
+      res.setHeader('connection', 'close');
+      this.#dispatch(req, res);
+      return;
     }
+    clearTimeout(state.idleTimer);
+    const previous = state.lastResponse;
+    // The client sent this request before it read the Connection: close of an earlier response,
+    // whose headers are already rendered: Node closes the connection after that response, so this
+    // one cannot be answered. It is not given to the app either (RFC 9112 §9.6: the server
+    // should not process requests after a close), and the client, which saw the close, retries it.
+    if (previous && rendersClose(previous)) return;
+    // Connection: close moves to the newest request received; the one that had it, not yet
+    // rendered, goes out keep-alive and this one follows it on the same connection.
+    if (state.closing && !state.closing.headersSent) restoreKeepAlive(state.closing);
+    state.lastResponse = res;
+    state.closing = res;
     res.setHeader('connection', 'close');
-    if (this.#rejectNew && state?.late && !isHealth) {
-      respondUnavailable(req, res);
-      return true;
-    }
-    return false;
+    // Node closes the socket after a Connection: close response; should the app have forced
+    // keep-alive anyway, the idle grace still closes it.
+    res.once('close', () => this.#armIdle(socket));
+    // Answered on the next turn of the event loop: requests that arrived in the same read are
+    // parsed first, and take the close over, before an app that answers synchronously renders
+    // this response's headers.
+    setImmediate(() => {
+      if (isLate(state.late)) respondUnavailable(req, res, undefined, false);
+      else this.#dispatch(req, res);
+    });
   }
 
   #onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -441,6 +490,25 @@ export class DrainableServer {
     }, ms);
     res.once('close', () => clearTimeout(timer));
   }
+}
+
+/** Headers rendered with Connection: close (Node's `_last`: it ends the connection after it). */
+function rendersClose(res: ServerResponse): boolean {
+  return res.headersSent && (res as ServerResponse & { _last?: boolean })._last === true;
+}
+
+/**
+ * Undoes our setHeader('connection', 'close'). removeHeader alone would make Node send no
+ * Connection header at all (its `_removedConnection` flag); with the flag cleared Node renders the
+ * header it would have (keep-alive, with its Keep-Alive timeout).
+ */
+function restoreKeepAlive(res: ServerResponse): void {
+  res.removeHeader('connection');
+  (res as ServerResponse & { _removedConnection?: boolean })._removedConnection = false;
+}
+
+function connState(late: boolean): ConnState {
+  return { late, upgraded: false, idleTimer: undefined, lastResponse: undefined, closing: undefined };
 }
 
 function describeTarget(target: ListenTarget): string {

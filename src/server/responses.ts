@@ -13,16 +13,21 @@ export function closeHeader(req: IncomingMessage): Record<string, string> {
   return isHttp2(req) ? {} : { connection: 'close' };
 }
 
+/**
+ * `close: false` leaves the Connection header to the drain, which puts it on the last of the
+ * requests pipelined on the connection.
+ */
 export function respondUnavailable(
   req: IncomingMessage,
   res: ServerResponse,
   body = 'Service Unavailable: the server is shutting down\n',
+  close = true,
 ): void {
   res.writeHead(503, {
     'content-type': 'text/plain; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     'retry-after': '1',
-    ...closeHeader(req),
+    ...(close ? closeHeader(req) : {}),
   });
   res.end(body);
 }

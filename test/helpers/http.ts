@@ -74,3 +74,61 @@ export function closed(socket: net.Socket): Promise<void> {
     socket.once('close', () => resolve());
   });
 }
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * Parses the HTTP/1.1 responses a raw socket received, in order (Content-Length or chunked bodies).
+ * A trailing partial response is reported as `incomplete`, so a test sees a cut response.
+ */
+export function parseResponses(data: Buffer): { responses: RawResponse[]; incomplete: boolean } {
+  const responses: RawResponse[] = [];
+  let at = 0;
+  while (at < data.length) {
+    const end = data.indexOf('\r\n\r\n', at);
+    if (end < 0) return { responses, incomplete: true };
+    const [statusLine, ...lines] = data.subarray(at, end).toString('latin1').split('\r\n');
+    const headers: Record<string, string> = {};
+    for (const line of lines) {
+      const colon = line.indexOf(':');
+      headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+    }
+    let body: Buffer = Buffer.alloc(0);
+    at = end + 4;
+    if (headers['content-length'] !== undefined) {
+      const length = Number(headers['content-length']);
+      if (at + length > data.length) return { responses, incomplete: true };
+      body = data.subarray(at, at + length);
+      at += length;
+    } else if (headers['transfer-encoding'] === 'chunked') {
+      const chunks: Buffer[] = [];
+      for (;;) {
+        const lineEnd = data.indexOf('\r\n', at);
+        if (lineEnd < 0) return { responses, incomplete: true };
+        const size = Number.parseInt(data.subarray(at, lineEnd).toString('latin1'), 16);
+        at = lineEnd + 2;
+        if (at + size + 2 > data.length) return { responses, incomplete: true };
+        chunks.push(data.subarray(at, at + size));
+        at += size + 2;
+        if (size === 0) break;
+      }
+      body = Buffer.concat(chunks);
+    }
+    responses.push({ status: Number(statusLine!.split(' ')[1]), headers, body: body.toString('utf8') });
+  }
+  return { responses, incomplete: false };
+}
+
+/** Everything the peer sends on `socket` until it closes the connection. */
+export function readUntilClosed(socket: net.Socket): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', () => {});
+    socket.once('close', () => resolve(Buffer.concat(chunks)));
+  });
+}
