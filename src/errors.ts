@@ -26,6 +26,13 @@ export const ErrorCode = {
   WORKER: 'POUNCE_ERR_WORKER',
   /** The listening socket could not be opened (address in use, permission, bad fd). */
   LISTEN: 'POUNCE_ERR_LISTEN',
+  /**
+   * A directory or socket pounce would trust (control socket, compile cache, pid file) could be
+   * controlled by another user. Exit status 2 for `serve`, 1 for the client commands.
+   */
+  UNSAFE_PATH: 'POUNCE_ERR_UNSAFE_PATH',
+  /** Printed by the CLI entry (cli/main.ts) when this Node is older than package.json engines. Exit status 2. */
+  NODE_VERSION: 'POUNCE_ERR_NODE_VERSION',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -51,7 +58,10 @@ export class PounceError extends Error {
 
   /** The exit status a CLI run that ends with this error should use. */
   get exitCode(): number {
-    return this.code === ErrorCode.CONFIG || this.code === ErrorCode.USAGE
+    return this.code === ErrorCode.CONFIG ||
+      this.code === ErrorCode.USAGE ||
+      this.code === ErrorCode.UNSAFE_PATH ||
+      this.code === ErrorCode.NODE_VERSION
       ? ExitCode.USAGE
       : ExitCode.FAILURE;
   }

@@ -68,12 +68,41 @@ function usageError(message: string): PounceError {
   return new PounceError(ErrorCode.USAGE, message);
 }
 
+/**
+ * parseArgs reads a value that starts with "-" as the next flag, so `--port -1` would be reported
+ * as "--port takes no value". A flag that takes a value and is followed by something that looks
+ * like a negative number gets it as its value (`--port=-1`), so that the option's own rule answers.
+ */
+function attachNegativeNumbers(argv: readonly string[], defs: ParseArgsOptions): string[] {
+  const takesValue = new Set<string>();
+  for (const [name, def] of Object.entries(defs ?? {})) {
+    if (def.type !== 'string') continue;
+    takesValue.add(`--${name}`);
+    if (def.short) takesValue.add(`-${def.short}`);
+  }
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    if (takesValue.has(arg) && next !== undefined && /^-(\d|\.\d|infinity$)/i.test(next)) {
+      out.push(`${arg.startsWith('--') ? arg : `--${longName(arg, defs)}`}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
+function longName(short: string, defs: ParseArgsOptions): string {
+  return Object.entries(defs ?? {}).find(([, def]) => `-${def.short}` === short)![0];
+}
+
 export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   let parsed: ReturnType<typeof parseArgs>;
+  const options = flagDefinitions();
   try {
     parsed = parseArgs({
-      args: [...argv],
-      options: flagDefinitions(),
+      args: attachNegativeNumbers(argv, options),
+      options,
       allowPositionals: true,
       allowNegative: true,
       strict: true,

@@ -1,17 +1,33 @@
 // `pounce reload | stop | status | scale N`: talk to a running supervisor over its control socket. The socket
 // is found from the same configuration `pounce serve` used (working directory, config file, env,
 // flags), or named with --control-socket.
+//
+// Before it believes an answer, the client checks that it talks to a server of its own user: the
+// socket's directory must be private (the default location) or trustworthy (checkTrustedPath), and
+// the socket file itself must belong to this user or root — the owner of a unix socket file is
+// whoever bound it, which another user cannot fake. When a pid file is configured, the pid in the
+// answer must also be the one in the pid file (read before asking, as `stop` removes it), which
+// catches a control socket and a pid file that belong to different servers.
 
+import { lstatSync, readFileSync, type Stats } from 'node:fs';
 import net from 'node:net';
-import { type ControlRequest, type ControlResponse, controlSocketPath } from '../control/protocol.ts';
-import { ExitCode } from '../errors.ts';
+import path from 'node:path';
+import {
+  CONTROL_DIR_CHECK,
+  type ControlAnswer,
+  type ControlRequest,
+  type ControlSocketLocation,
+  controlSocketLocation,
+} from '../control/protocol.ts';
+import { ErrorCode, ExitCode, PounceError } from '../errors.ts';
+import { checkTrustedPath, ensurePrivateDir } from '../fs/private-dir.ts';
 import type { StatusReport } from '../supervisor/supervisor.ts';
 import { loadCommandConfig, type ParsedArgs } from './args.ts';
 
 export function ask(
   socketPath: string,
   request: ControlRequest,
-): Promise<{ response: ControlResponse; closed: Promise<void> }> {
+): Promise<{ response: ControlAnswer; closed: Promise<void> }> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(socketPath);
     let buffer = '';
@@ -23,7 +39,7 @@ export function ask(
       const newline = buffer.indexOf('\n');
       if (newline >= 0)
         try {
-          resolve({ response: JSON.parse(buffer.slice(0, newline)) as ControlResponse, closed });
+          resolve({ response: JSON.parse(buffer.slice(0, newline)) as ControlAnswer, closed });
         } catch {
           reject(new Error(`${socketPath} answered something that is not pounce's control protocol`));
           socket.destroy();
@@ -31,11 +47,7 @@ export function ask(
     });
     socket.once('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
-        reject(
-          new Error(
-            `no running pounce server found (control socket ${socketPath} ${err.code === 'ENOENT' ? 'does not exist' : 'refuses connections'}); run this command with the configuration pounce serve was started with, or pass --control-socket`,
-          ),
-        );
+        reject(noServer(socketPath, err.code === 'ENOENT' ? 'does not exist' : 'refuses connections'));
       } else reject(err);
     });
     socket.once('close', () =>
@@ -44,17 +56,78 @@ export function ask(
   });
 }
 
+function noServer(socketPath: string, why: string): Error {
+  return new Error(
+    `no running pounce server found (control socket ${socketPath} ${why}); run this command with the configuration pounce serve was started with, or pass --control-socket`,
+  );
+}
+
+/** Throws unless the socket at `location` can only have been bound by this user (or root). */
+function verifyControlSocket(location: ControlSocketLocation): void {
+  const socketPath = location.path;
+  const dir = path.dirname(socketPath);
+  if (location.isDefault) {
+    if (ensurePrivateDir(dir, CONTROL_DIR_CHECK, false) === 'missing')
+      throw noServer(socketPath, 'does not exist');
+  } else {
+    try {
+      checkTrustedPath(dir, CONTROL_DIR_CHECK);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw noServer(socketPath, 'does not exist');
+      throw err;
+    }
+  }
+  let st: Stats;
+  try {
+    st = lstatSync(socketPath);
+  } catch {
+    throw noServer(socketPath, 'does not exist');
+  }
+  if (!st.isSocket()) throw noServer(socketPath, 'is not a socket');
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid && st.uid !== 0) {
+    throw new PounceError(
+      ErrorCode.UNSAFE_PATH,
+      `The control socket ${socketPath} is not safe to use: it belongs to uid ${st.uid}, not to uid ${uid} (this user) or root — it is not your pounce server; refusing to talk to it`,
+    );
+  }
+}
+
+/** The pid recorded in the pid file, read before the request is sent. */
+function readPidFile(file: string): number {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(
+      `cannot read the pid file ${file} (${(err as NodeJS.ErrnoException).code}) — is the server running with this configuration?`,
+    );
+  }
+  const pid = Number(text.trim());
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`the pid file ${file} does not hold a pid`);
+  return pid;
+}
+
 export async function controlCommand(args: ParsedArgs): Promise<number> {
   const cwd = process.cwd();
   const { config } = await loadCommandConfig(args, cwd);
-  const socketPath = controlSocketPath(config, cwd);
+  const location = controlSocketLocation(config, cwd);
   const command = args.command as ControlRequest['command'];
   const request: ControlRequest = command === 'scale' ? { command, workers: args.workers ?? 0 } : { command };
   let answer: Awaited<ReturnType<typeof ask>>;
   try {
-    answer = await ask(socketPath, request);
+    verifyControlSocket(location);
+    const expectedPid = config.pidFile ? readPidFile(path.resolve(cwd, config.pidFile)) : undefined;
+    answer = await ask(location.path, request);
+    if (expectedPid !== undefined && answer.response.pid !== expectedPid) {
+      throw new PounceError(
+        ErrorCode.UNSAFE_PATH,
+        `the server at ${location.path} is pid ${answer.response.pid}, but the pid file ${config.pidFile} names pid ${expectedPid} — they are not the same server; not trusting its answer`,
+      );
+    }
   } catch (err) {
-    process.stderr.write(`pounce ${command}: ${(err as Error).message}\n`);
+    const coded = err instanceof PounceError ? `error ${err.code}: ` : '';
+    process.stderr.write(`pounce ${command}: ${coded}${(err as Error).message}\n`);
     return ExitCode.FAILURE;
   }
   const { response, closed } = answer;

@@ -1,65 +1,46 @@
 #!/usr/bin/env node
-// The `pounce` command: parses the command line and runs a command. Every error that ends the run
-// is one line on stderr with its stable code; the exit status says what kind of failure it was.
+// The `pounce` command's entry point. Its one job is to say clearly when this Node is too old for
+// pounce, which a newer-syntax module or a missing `node:module` export would otherwise report as
+// a raw SyntaxError stack. So this file, once its types are stripped (dist/cli/main.js), is plain
+// JavaScript with no syntax newer than ES2019 and no static import but node:fs, and it loads the
+// CLI (run.ts) only after the check. (From source, a Node too old to strip types cannot read any
+// .ts file at all; the published bin is the JavaScript build.)
 
 import { readFileSync } from 'node:fs';
-import { ExitCode, PounceError } from '../errors.ts';
-import { parseCommandLine } from './args.ts';
-import { checkCommand } from './check.ts';
-import { controlCommand } from './control.ts';
-import { helpText } from './help.ts';
-import { serveCommand } from './serve.ts';
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
+/** The `engines.node` range of pounce's package.json, e.g. ">=22.18.0". */
+function neededRange(): string | undefined {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    return pkg.engines && typeof pkg.engines.node === 'string' ? pkg.engines.node : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
-export function reportFatal(err: unknown): number {
-  if (err instanceof PounceError) {
-    process.stderr.write(`pounce: error ${err.code}: ${err.message}\n`);
-    return err.exitCode;
+/** True if `version` ("20.20.2") is at least the ">=X.Y.Z" minimum of `range`; other ranges pass. */
+function satisfiesMinimum(version: string, range: string): boolean {
+  const minimum = /^>=\s*(\d+)\.(\d+)\.(\d+)$/.exec(range.trim());
+  if (!minimum) return true;
+  const have = version.split('.').map(Number);
+  for (let i = 0; i < 3; i++) {
+    const want = Number(minimum[i + 1]);
+    if ((have[i] || 0) !== want) return (have[i] || 0) > want;
   }
+  return true;
+}
+
+const needed = neededRange();
+if (needed !== undefined && !satisfiesMinimum(process.versions.node, needed)) {
   process.stderr.write(
-    `pounce: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    `pounce: error POUNCE_ERR_NODE_VERSION: this is Node ${process.versions.node}; pounce needs Node ${needed}\n`,
   );
-  return ExitCode.FAILURE;
+  process.exitCode = 2;
+} else {
+  import('./run.ts').catch((err: unknown) => {
+    process.stderr.write(
+      `pounce: unexpected error: ${err instanceof Error && err.stack ? err.stack : String(err)}\n`,
+    );
+    process.exitCode = 1;
+  });
 }
-
-async function main(argv: string[]): Promise<number | undefined> {
-  const args = parseCommandLine(argv);
-  switch (args.command) {
-    case 'help':
-      process.stdout.write(`${helpText()}\n`);
-      return ExitCode.OK;
-    case 'version':
-      process.stdout.write(`${version()}\n`);
-      return ExitCode.OK;
-    case 'check':
-      return checkCommand(args);
-    case 'health':
-      return (await import('./health.ts')).healthCommand(args);
-    case 'generate':
-      return (await import('./generate.ts')).generateCommand(args);
-    case 'reload':
-    case 'stop':
-    case 'status':
-    case 'scale':
-      return controlCommand(args);
-    case 'serve':
-      // Runs until a signal ends it; the signal handler sets the exit status.
-      await serveCommand(args);
-      return undefined;
-  }
-}
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    if (code !== undefined) process.exitCode = code;
-  },
-  (err) => {
-    process.exit(reportFatal(err));
-  },
-);

@@ -115,6 +115,13 @@ function checkCombination(config: Config) {
   if (config.maxRequestsJitter > 0 && config.maxRequests === undefined) {
     throw configError('Invalid maxRequestsJitter: it is set without maxRequests — set maxRequests too');
   }
+  for (const name of ['reloadDirs', 'reloadInclude'] as const) {
+    if (config[name].length > 0 && !config.reload) {
+      throw configError(
+        `Invalid ${name}: it is set without reload — it only says what to watch with --reload; add --reload (reload: true) or remove ${name}`,
+      );
+    }
+  }
   if (config.caFile !== undefined && config.certFile === undefined) {
     throw configError('Invalid TLS: caFile is set without certFile and keyFile');
   }
@@ -142,7 +149,8 @@ export async function readConfigFile(file: string): Promise<Record<string, unkno
   let value: unknown;
   if (file.endsWith('.json')) {
     try {
-      value = JSON.parse(readFileSync(file, 'utf8'));
+      // Editors on Windows save UTF-8 with a byte-order mark; JSON.parse would stop at it.
+      value = JSON.parse(readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
     } catch (err) {
       throw configError(`Invalid config file ${name}: it is not valid JSON (${(err as Error).message})`);
     }

@@ -2,6 +2,8 @@
 // of documentation. The config loader, the CLI flag parser, the env reader and the README's
 // reference table are all derived from this one table, so they cannot disagree.
 
+import { isIPv4, isIPv6 } from 'node:net';
+
 /** A value read from the environment or the command line arrives as text; from a config file it is typed. */
 export type Source = 'text' | 'typed';
 
@@ -28,10 +30,14 @@ function toNumber(raw: unknown, source: Source): number | undefined {
   if (typeof raw === 'number') return raw;
   // Text must be a plain decimal number: Number('') is 0 and Number('0x10') is 16, neither of which a
   // user who typed them meant.
-  if (source === 'text' && typeof raw === 'string' && /^\s*-?(\d+\.?\d*|\.\d+)\s*$/.test(raw))
+  // An exponent (1e3) is a plain number too; Infinity and NaN are not numbers of anything.
+  if (source === 'text' && typeof raw === 'string' && /^\s*-?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i.test(raw))
     return Number(raw);
   return undefined;
 }
+
+/** The longest timer Node has is 2^31-1 ms: 2147483 whole seconds. */
+const MAX_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
 function seconds(
   doc: string,
@@ -41,7 +47,7 @@ function seconds(
   return {
     doc,
     default: def,
-    rule: opts.allowZero ? 'a number of seconds, 0 or more' : 'a number of seconds greater than 0',
+    rule: `${opts.allowZero ? 'a number of seconds, 0 or more' : 'a number of seconds greater than 0'} and at most ${MAX_SECONDS} (about 24.8 days, the longest timer Node has)`,
     env: opts.env,
     flag: 'value',
     placeholder: 'SECONDS',
@@ -49,7 +55,7 @@ function seconds(
       const n = toNumber(raw, source);
       if (n === undefined || !Number.isFinite(n) || n < 0 || (n === 0 && !opts.allowZero)) return bad;
       // setTimeout cannot wait longer than 2^31-1 ms; a larger value would silently fire at once.
-      if (n * 1000 > 2 ** 31 - 1) return bad;
+      if (n > MAX_SECONDS) return bad;
       return ok(n);
     },
   };
@@ -161,17 +167,31 @@ function stringList(doc: string, rule: string, test: (s: string) => boolean): Op
   };
 }
 
+const HOST_LABEL = '[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?';
+const HOST_NAME = new RegExp(`^(?=.{1,253}$)${HOST_LABEL}(?:\\.${HOST_LABEL})*\\.?$`);
+
+/**
+ * An IP literal or a syntactically valid host name. Whether the name resolves is found out at
+ * startup (serve); what looks like an IPv4 address must be one, so 999.1.1.1 is refused here
+ * rather than sent to the resolver as a name.
+ */
+function isHost(s: string): boolean {
+  if (s.includes(':')) return isIPv6(s);
+  if (/^[\d.]+$/.test(s)) return isIPv4(s);
+  return HOST_NAME.test(s);
+}
+
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 export const options = {
   host: {
     doc: 'Address to listen on (IPv4, IPv6 or a host name).',
     default: '127.0.0.1',
-    rule: 'a non-empty host name or IP address',
+    rule: 'an IP address (IPv4 such as 0.0.0.0, IPv6 such as ::1) or a host name',
     env: ['HOST'],
     flag: 'value',
     placeholder: 'ADDR',
-    parse: (raw: unknown) => (typeof raw === 'string' && /^[\w.:%-]+$/.test(raw) ? ok(raw) : bad),
+    parse: (raw: unknown) => (typeof raw === 'string' && isHost(raw) ? ok(raw) : bad),
   } satisfies OptionSpec<string>,
   port: integer('TCP port to listen on; 0 picks a free port.', 8000, 0, 65535, {
     env: ['PORT'],

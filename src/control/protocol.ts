@@ -1,11 +1,14 @@
 // The control channel between `pounce reload|stop|status` and a running supervisor: one JSON
 // request per connection, answered by one JSON line. The socket lives in a directory only its
-// owner can enter, and is itself readable only by its owner.
+// owner can enter (checked, not assumed: see fs/private-dir.ts), and is itself readable only by
+// its owner.
 
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../config/options.ts';
+import { configError } from '../errors.ts';
+import { socketPathTooLong } from '../fs/socket-path.ts';
 import type { StatusReport } from '../supervisor/supervisor.ts';
 
 export type ControlRequest =
@@ -21,23 +24,47 @@ export type ControlResponse =
   | { ok: true; command: 'status'; status: StatusReport }
   | { ok: false; error: string };
 
+/** Every answer carries the pid of the server that gave it, for the client to check (see cli/control.ts). */
+export type ControlAnswer = ControlResponse & { pid: number };
+
+export interface ControlSocketLocation {
+  path: string;
+  /** True for the derived default under controlDirectory(), which pounce creates and must own. */
+  isDefault: boolean;
+}
+
 /**
  * Where the control socket of a server lives: `controlSocket` if set, else a name derived from the
  * working directory and the listen address, so `pounce reload` run with the same configuration
- * in the same directory finds the server `pounce serve` started.
+ * in the same directory finds the server `pounce serve` started. A path too long to be a unix
+ * socket is a config error here, for the server and the client alike.
  */
-export function controlSocketPath(
+export function controlSocketLocation(
   config: Pick<Config, 'controlSocket' | 'uds' | 'fd' | 'host' | 'port'>,
   cwd: string,
-): string {
-  if (config.controlSocket) return path.resolve(cwd, config.controlSocket);
+): ControlSocketLocation {
+  if (config.controlSocket) {
+    const explicit = path.resolve(cwd, config.controlSocket);
+    const tooLong = socketPathTooLong(explicit);
+    if (tooLong)
+      throw configError(
+        `Invalid controlSocket ${JSON.stringify(config.controlSocket)}: ${tooLong} (the kernel's limit for unix socket paths) — choose a shorter path`,
+      );
+    return { path: explicit, isDefault: false };
+  }
   const address = config.uds
     ? `unix:${path.resolve(cwd, config.uds)}`
     : config.fd !== undefined
       ? `fd:${config.fd}`
       : `${config.host}:${config.port}`;
   const key = createHash('sha256').update(`${cwd}\0${address}`).digest('hex').slice(0, 16);
-  return path.join(controlDirectory(), `${key}.sock`);
+  const derived = path.join(controlDirectory(), `${key}.sock`);
+  const tooLong = socketPathTooLong(derived);
+  if (tooLong)
+    throw configError(
+      `Invalid control socket: the default path ${derived} is too long (${tooLong}) because its directory ${controlDirectory()} (from $XDG_RUNTIME_DIR or the temp dir) is — set --control-socket to a shorter path`,
+    );
+  return { path: derived, isDefault: true };
 }
 
 export function controlDirectory(): string {
@@ -45,3 +72,10 @@ export function controlDirectory(): string {
   const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
   return path.join(base, `pounce-${uid}`);
 }
+
+/** How pounce names the control socket's directory in errors, and what to do about it. */
+export const CONTROL_DIR_CHECK = {
+  what: 'The control socket directory',
+  advice:
+    'another user could put their own socket there and answer pounce reload/stop/status; remove it, or choose a private place with --control-socket',
+};

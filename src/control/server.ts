@@ -1,11 +1,19 @@
 // The supervisor's end of the control channel (see protocol.ts).
 
-import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, type Stats, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { configError, ErrorCode, PounceError } from '../errors.ts';
+import { checkTrustedPath, ensurePrivateDir } from '../fs/private-dir.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
-import type { ControlRequest, ControlResponse } from './protocol.ts';
+import {
+  CONTROL_DIR_CHECK,
+  type ControlAnswer,
+  type ControlRequest,
+  type ControlResponse,
+  type ControlSocketLocation,
+} from './protocol.ts';
 
 export interface ControlServer {
   close(): void;
@@ -23,25 +31,58 @@ function isAlive(socketPath: string): Promise<boolean> {
   });
 }
 
+/** "a regular file", "a directory", "a symbolic link": what is at a path instead of a socket. */
+function describeEntry(st: Stats): string {
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFile()) return 'a regular file';
+  if (st.isFIFO()) return 'a named pipe';
+  return 'a device';
+}
+
 /**
- * Listens on `socketPath`. A live socket there belongs to another server: this one then runs
- * without a control socket (and says so) rather than steal it. A stale file is removed.
+ * Listens on the control socket. Its directory is created private, or must already be (default
+ * location), or trustworthy (a --control-socket chosen by the user). What is already at the path
+ * decides the rest:
+ * - nothing: listen;
+ * - a socket of this user that nobody answers (a server that was killed): removed, then listen;
+ * - a socket of this user that answers: another pounce server of this user with the same
+ *   configuration owns it; this one runs without a control socket and says so (logged);
+ * - anything else (a file, a directory, a link, another user's socket) is not ours to remove, and
+ *   serving without a control socket would leave `pounce stop` talking to whoever put it there:
+ *   a clear error, exit status 2.
  */
 export async function startControlServer(
-  socketPath: string,
+  location: ControlSocketLocation,
   supervisor: Supervisor,
   log: Logger,
 ): Promise<ControlServer | undefined> {
-  try {
-    mkdirSync(path.dirname(socketPath), { recursive: true, mode: 0o700 });
-    if (existsSync(socketPath)) {
-      if (await isAlive(socketPath)) {
-        log.event('controlUnavailable', { path: socketPath, error: 'another pounce server is using it' });
-        return undefined;
-      }
-      unlinkSync(socketPath);
+  const socketPath = location.path;
+  const dir = path.dirname(socketPath);
+  if (location.isDefault || !existsSync(dir)) ensurePrivateDir(dir, CONTROL_DIR_CHECK);
+  else checkTrustedPath(dir, CONTROL_DIR_CHECK);
+  const existing = lstatOrUndefined(socketPath);
+  if (existing) {
+    if (!existing.isSocket()) {
+      throw configError(
+        `Invalid control socket ${socketPath}: the path is already taken by ${describeEntry(existing)}, not a pounce control socket — pounce does not remove it; remove it or choose another --control-socket`,
+      );
     }
-    const server = net.createServer((connection) => serveConnection(connection, supervisor, log));
+    const uid = process.getuid?.();
+    if (uid !== undefined && existing.uid !== uid) {
+      throw new PounceError(
+        ErrorCode.UNSAFE_PATH,
+        `The control socket ${socketPath} is not safe to use: it is a socket of uid ${existing.uid}, not of uid ${uid} (this user) — another user may be waiting for pounce reload/stop/status there; remove it, or choose another --control-socket`,
+      );
+    }
+    if (await isAlive(socketPath)) {
+      log.event('controlUnavailable', { path: socketPath, error: 'another pounce server is using it' });
+      return undefined;
+    }
+    unlinkSync(socketPath);
+  }
+  const server = net.createServer((connection) => serveConnection(connection, supervisor, log));
+  try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(socketPath, () => {
@@ -49,21 +90,30 @@ export async function startControlServer(
         resolve();
       });
     });
-    chmodSync(socketPath, 0o600);
-    server.unref();
-    log.event('controlListening', { path: socketPath });
-    return {
-      close() {
-        server.close();
-        try {
-          unlinkSync(socketPath);
-        } catch {
-          // already removed
-        }
-      },
-    };
   } catch (err) {
-    log.event('controlUnavailable', { path: socketPath, error: (err as Error).message });
+    throw configError(
+      `Invalid control socket ${socketPath}: cannot listen on it (${(err as Error).message})`,
+    );
+  }
+  chmodSync(socketPath, 0o600);
+  server.unref();
+  log.event('controlListening', { path: socketPath });
+  return {
+    close() {
+      server.close();
+      try {
+        unlinkSync(socketPath);
+      } catch {
+        // already removed
+      }
+    },
+  };
+}
+
+function lstatOrUndefined(p: string): Stats | undefined {
+  try {
+    return lstatSync(p);
+  } catch {
     return undefined;
   }
 }
@@ -92,7 +142,8 @@ function serveConnection(connection: net.Socket, supervisor: Supervisor, log: Lo
 }
 
 function reply(connection: net.Socket, response: ControlResponse, end: boolean): void {
-  const line = `${JSON.stringify(response)}\n`;
+  const answer: ControlAnswer = { ...response, pid: process.pid };
+  const line = `${JSON.stringify(answer)}\n`;
   if (end) connection.end(line);
   else connection.write(line);
 }

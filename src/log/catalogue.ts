@@ -234,6 +234,10 @@ export const catalogue = {
     (f) => `Detected changes in ${f.files}${f.count > 1 ? ` (${f.count} files)` : ''} — reloading`,
   ),
   watchError: event<{ error: string }>('warn', (f) => `File watcher error: ${f.error}`),
+  compileCacheDisabled: event<{ reason: string }>(
+    'warn',
+    (f) => `Compile cache off (workers boot slower): ${f.reason}`,
+  ),
   controlListening: event<{ path: string }>('debug', (f) => `Control socket listening at ${f.path}`),
   controlUnavailable: event<{ path: string; error: string }>(
     'warn',

@@ -1,0 +1,81 @@
+// V8's compile cache, shared by every worker: a worker that finds pounce and the app already
+// compiled boots in about half the time (measured 234 → 129 ms), so each reload's new generation
+// is ready sooner.
+//
+// Node's default place for it is os.tmpdir()/node-compile-cache, which Node does not check: a local
+// user who creates that directory first can plant cache entries, and V8 then runs their code as
+// pounce's user. So pounce never uses the default. It uses a directory it creates 0700 and checks
+// (fs/private-dir.ts): $XDG_CACHE_HOME/pounce/compile-cache (~/.cache/pounce/compile-cache), else
+// the app's node_modules/.cache/pounce/compile-cache; when neither can be made private, the cache
+// is off, with one warning. Workers find the directory through NODE_COMPILE_CACHE.
+
+import { existsSync } from 'node:fs';
+import { enableCompileCache } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { ErrorCode, PounceError } from '../errors.ts';
+import { ensurePrivateDir } from '../fs/private-dir.ts';
+import type { Logger } from '../log/logger.ts';
+
+const CHECK = {
+  what: 'The compile cache directory',
+  advice: 'another user could plant compiled code there that pounce would run',
+};
+
+/** Where pounce may keep its compile cache, best first. */
+function candidates(cwd: string): string[] {
+  const dirs: string[] = [];
+  const xdg = process.env.XDG_CACHE_HOME;
+  if (xdg && path.isAbsolute(xdg)) dirs.push(path.join(xdg, 'pounce', 'compile-cache'));
+  else {
+    try {
+      const home = os.homedir();
+      if (home) dirs.push(path.join(home, '.cache', 'pounce', 'compile-cache'));
+    } catch {
+      // no home directory (a system user): the next candidate
+    }
+  }
+  if (existsSync(path.join(cwd, 'node_modules')))
+    dirs.push(path.join(cwd, 'node_modules', '.cache', 'pounce', 'compile-cache'));
+  return dirs;
+}
+
+/**
+ * Turns the compile cache on for this process and (through NODE_COMPILE_CACHE) its workers, in a
+ * private directory. A NODE_COMPILE_CACHE the user set is their choice and is kept — but Node has
+ * already read this process's modules from it, so a directory another user controls is refused
+ * (POUNCE_ERR_UNSAFE_PATH) rather than used by every worker too.
+ */
+export function enablePrivateCompileCache(cwd: string, log: Logger): void {
+  if (process.env.NODE_DISABLE_COMPILE_CACHE) return;
+  const chosen = process.env.NODE_COMPILE_CACHE;
+  if (chosen) {
+    try {
+      ensurePrivateDir(path.resolve(cwd, chosen), { ...CHECK, what: 'NODE_COMPILE_CACHE' });
+    } catch (err) {
+      if (!(err instanceof PounceError)) throw err;
+      throw new PounceError(
+        ErrorCode.UNSAFE_PATH,
+        `${err.message}; unset NODE_COMPILE_CACHE or point it at a directory only this user can write`,
+      );
+    }
+    return;
+  }
+  if (typeof enableCompileCache !== 'function') return;
+  let reason = 'no cache directory (no home directory, no node_modules)';
+  for (const dir of candidates(cwd)) {
+    try {
+      ensurePrivateDir(dir, CHECK);
+    } catch (err) {
+      if (reason.startsWith('no cache')) reason = (err as Error).message;
+      continue;
+    }
+    const result = enableCompileCache(dir);
+    if (result.directory) {
+      process.env.NODE_COMPILE_CACHE = result.directory;
+      return;
+    }
+    reason = result.message ?? `Node could not use ${dir}`;
+  }
+  log.event('compileCacheDisabled', { reason });
+}

@@ -1,0 +1,64 @@
+// The `pounce` command: parses the command line and runs a command. Every error that ends the run
+// is one line on stderr with its stable code; the exit status says what kind of failure it was.
+
+import { readFileSync } from 'node:fs';
+import { ExitCode, PounceError } from '../errors.ts';
+import { parseCommandLine } from './args.ts';
+import { checkCommand } from './check.ts';
+import { controlCommand } from './control.ts';
+import { helpText } from './help.ts';
+import { serveCommand } from './serve.ts';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+export function reportFatal(err: unknown): number {
+  if (err instanceof PounceError) {
+    process.stderr.write(`pounce: error ${err.code}: ${err.message}\n`);
+    return err.exitCode;
+  }
+  process.stderr.write(
+    `pounce: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  return ExitCode.FAILURE;
+}
+
+async function main(argv: string[]): Promise<number | undefined> {
+  const args = parseCommandLine(argv);
+  switch (args.command) {
+    case 'help':
+      process.stdout.write(`${helpText()}\n`);
+      return ExitCode.OK;
+    case 'version':
+      process.stdout.write(`${version()}\n`);
+      return ExitCode.OK;
+    case 'check':
+      return checkCommand(args);
+    case 'health':
+      return (await import('./health.ts')).healthCommand(args);
+    case 'generate':
+      return (await import('./generate.ts')).generateCommand(args);
+    case 'reload':
+    case 'stop':
+    case 'status':
+    case 'scale':
+      return controlCommand(args);
+    case 'serve':
+      // Runs until a signal ends it; the signal handler sets the exit status.
+      await serveCommand(args);
+      return undefined;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== undefined) process.exitCode = code;
+  },
+  (err) => {
+    process.exit(reportFatal(err));
+  },
+);

@@ -1,0 +1,13 @@
+// Unix socket paths have a hard length limit (sun_path): 108 bytes on Linux, 104 on macOS and the
+// BSDs, both including the terminating NUL. A longer path cannot be bound, and Node's error for
+// it does not say so; pounce checks it up front and names the limit.
+
+export const UNIX_SOCKET_PATH_LIMIT = process.platform === 'linux' ? 107 : 103;
+
+/** "path too long: 130 bytes, limit 107" for a path that cannot be a unix socket, else undefined. */
+export function socketPathTooLong(socketPath: string): string | undefined {
+  const bytes = Buffer.byteLength(socketPath);
+  return bytes > UNIX_SOCKET_PATH_LIMIT
+    ? `path too long: ${bytes} bytes, limit ${UNIX_SOCKET_PATH_LIMIT}`
+    : undefined;
+}
