@@ -43,8 +43,7 @@ function untrustedReason(st: Stats, uid: number): string | undefined {
 function notPrivateReason(st: Stats, uid: number): string | undefined {
   if (st.isSymbolicLink()) return 'it is a symbolic link';
   if (!st.isDirectory()) return 'it is not a directory';
-  if (st.uid !== uid)
-    return `it is owned by uid ${st.uid}, not by uid ${uid} (this user) — another user may have created it`;
+  if (st.uid !== uid) return `it is owned by uid ${st.uid}, not by uid ${uid} (this user)`;
   if ((st.mode & GROUP_OR_WORLD_WRITABLE) !== 0)
     return `it is writable by other users (mode ${(st.mode & 0o7777).toString(8)})`;
   return undefined;
