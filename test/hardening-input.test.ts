@@ -78,7 +78,10 @@ describe('numbers on the command line', () => {
 describe('config files', () => {
   test('a JSON config file with a UTF-8 byte-order mark is read', async (t) => {
     const dir = scratch(t, 'pounce-bom-');
-    writeFileSync(path.join(dir, 'pounce.config.json'), '\uFEFF{ "port": 7123, "logLevel": "warn" }\n');
+    writeFileSync(
+      path.join(dir, 'pounce.config.json'),
+      '\uFEFF{ "port": 7123, "logLevel": "warn", "shutdownDelay": 5, "healthCheckPath": "/health" }\n',
+    );
     const result = await runPounce(t, ['check', APP], { cwd: dir });
     assert.equal(result.stderr, '');
     assert.equal(

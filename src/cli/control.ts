@@ -24,7 +24,7 @@ import { checkTrustedPath, ensurePrivateDir } from '../fs/private-dir.ts';
 import type { StatusReport } from '../supervisor/supervisor.ts';
 import { loadCommandConfig, type ParsedArgs } from './args.ts';
 
-export function ask(
+function ask(
   socketPath: string,
   request: ControlRequest,
 ): Promise<{ response: ControlAnswer; closed: Promise<void> }> {
@@ -108,6 +108,28 @@ function readPidFile(file: string): number {
   return pid;
 }
 
+/**
+ * Sends `request` to the server at `location` once the socket passed verifyControlSocket, and
+ * checks the answering pid against `pidFile` (if configured). Every client command asks this way.
+ */
+export async function askServer(
+  location: ControlSocketLocation,
+  request: ControlRequest,
+  pidFile: string | undefined,
+  cwd: string,
+): Promise<Awaited<ReturnType<typeof ask>>> {
+  verifyControlSocket(location);
+  const expectedPid = pidFile ? readPidFile(path.resolve(cwd, pidFile)) : undefined;
+  const answer = await ask(location.path, request);
+  if (expectedPid !== undefined && answer.response.pid !== expectedPid) {
+    throw new PounceError(
+      ErrorCode.UNSAFE_PATH,
+      `the server at ${location.path} is pid ${answer.response.pid}, but the pid file ${pidFile} names pid ${expectedPid} — they are not the same server; not trusting its answer`,
+    );
+  }
+  return answer;
+}
+
 export async function controlCommand(args: ParsedArgs): Promise<number> {
   const cwd = process.cwd();
   const { config } = await loadCommandConfig(args, cwd);
@@ -116,15 +138,7 @@ export async function controlCommand(args: ParsedArgs): Promise<number> {
   const request: ControlRequest = command === 'scale' ? { command, workers: args.workers ?? 0 } : { command };
   let answer: Awaited<ReturnType<typeof ask>>;
   try {
-    verifyControlSocket(location);
-    const expectedPid = config.pidFile ? readPidFile(path.resolve(cwd, config.pidFile)) : undefined;
-    answer = await ask(location.path, request);
-    if (expectedPid !== undefined && answer.response.pid !== expectedPid) {
-      throw new PounceError(
-        ErrorCode.UNSAFE_PATH,
-        `the server at ${location.path} is pid ${answer.response.pid}, but the pid file ${config.pidFile} names pid ${expectedPid} — they are not the same server; not trusting its answer`,
-      );
-    }
+    answer = await askServer(location, request, config.pidFile, cwd);
   } catch (err) {
     const coded = err instanceof PounceError ? `error ${err.code}: ` : '';
     process.stderr.write(`pounce ${command}: ${coded}${(err as Error).message}\n`);

@@ -5,10 +5,10 @@
 
 import http from 'node:http';
 import https from 'node:https';
-import { controlSocketPath } from '../control/protocol.ts';
+import { type ControlSocketLocation, controlSocketLocation } from '../control/protocol.ts';
 import { configError, ErrorCode, ExitCode, PounceError } from '../errors.ts';
 import { loadCommandConfig, type ParsedArgs } from './args.ts';
-import { ask } from './control.ts';
+import { askServer } from './control.ts';
 
 interface Target {
   url: URL;
@@ -35,9 +35,15 @@ export async function healthCommand(args: ParsedArgs): Promise<number> {
     }
     let found: Target | string;
     try {
-      found = await serverTarget(controlSocketPath(config, cwd), config.healthCheckPath);
+      found = await serverTarget(
+        controlSocketLocation(config, cwd),
+        config.healthCheckPath,
+        config.pidFile,
+        cwd,
+      );
     } catch (err) {
-      found = (err as Error).message;
+      if (err instanceof PounceError && err.code === ErrorCode.CONFIG) throw err;
+      found = err instanceof PounceError ? `error ${err.code}: ${err.message}` : (err as Error).message;
     }
     if (typeof found === 'string') return unhealthy(found);
     target = found;
@@ -60,8 +66,13 @@ function shown(target: Target): string {
 }
 
 /** Where the running server listens, from its status, with the health path. */
-async function serverTarget(socket: string, healthPath: string): Promise<Target | string> {
-  const { response } = await ask(socket, { command: 'status' });
+async function serverTarget(
+  location: ControlSocketLocation,
+  healthPath: string,
+  pidFile: string | undefined,
+  cwd: string,
+): Promise<Target | string> {
+  const { response } = await askServer(location, { command: 'status' }, pidFile, cwd);
   if (!response.ok || response.command !== 'status') return `the server did not report its status`;
   const listening = response.status.url;
   if (listening === undefined) return `the server is ${response.status.state} and not listening yet`;

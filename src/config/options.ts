@@ -227,7 +227,7 @@ export const options = {
     ['shared', 'round-robin'],
   ),
   controlSocket: filePath(
-    'Unix socket for `pounce reload|stop|status`; default: one per working directory and listen address, under $XDG_RUNTIME_DIR or the temp dir.',
+    'Unix socket for `pounce reload|stop|status`; default: one per working directory and listen address, in a private directory pounce-<uid> under $XDG_RUNTIME_DIR or the temp dir.',
   ),
   pidFile: filePath('Write the supervisor pid to this file while it runs.'),
   interface: choice(
