@@ -221,18 +221,18 @@ describe('a fleet behind HAProxy', { skip: HAVE_HAPROXY ? false : 'haproxy is no
       assert.ok(report.byLoop[kind] > 0, kind);
   });
 
-  test('the same with shutdownDelay 0: requests fail (what the delay is for)', async (t) => {
+  test('the same ×3 with shutdownDelay 0: requests fail (what the delay is for)', async (t) => {
     // The balancer's settings stay the generated ones; only the instances lose their delay.
     const instanceFlags = ['--health-check-path', '/health', '--shutdown-delay', '0'];
     const fleet = await startFleet(t, GENERATED, instanceFlags);
     const load = startLoad(fleet.url);
     try {
-      await rollingReplacement(t, fleet, instanceFlags);
+      for (let round = 1; round <= 3; round++) await rollingReplacement(t, fleet, instanceFlags);
     } finally {
       load.stop();
     }
     const report = await load.done;
-    t.diagnostic(`shutdownDelay 0, 3 replacements: ${summarize(report)}`);
+    t.diagnostic(`shutdownDelay 0, 9 replacements: ${summarize(report)}`);
     assert.ok(report.failed > 0, `without the delay some requests fail: ${summarize(report)}`);
   });
 
