@@ -264,6 +264,23 @@ describe('compile cache: another user cannot plant code', { skip: SKIP }, () => 
   });
 });
 
+describe('compile cache: unusable, not dangerous', () => {
+  test('a NODE_COMPILE_CACHE that cannot be used is dropped with one warning; the server serves', async (t) => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pounce-sec-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const file = path.join(dir, 'a-file');
+    writeFileSync(file, '');
+    const server = await startServer(t, APP, [], { env: { NODE_COMPILE_CACHE: path.join(file, 'cache') } });
+    const warnings = server.logs.filter((l) => l.event === 'compileCacheDisabled');
+    assert.equal(warnings.length, 1);
+    assert.match(
+      warnings[0]!.msg,
+      /^Compile cache off \(workers boot slower\): NODE_COMPILE_CACHE .*\/a-file\/cache cannot be used \(ENOTDIR: /,
+    );
+    assert.equal((await fetch(server.url)).status, 200);
+  });
+});
+
 describe('control socket: squatted paths and the server pid', () => {
   test('a regular file at the control socket path is an error, and is left alone', async (t) => {
     const dir = mkdtempSync(path.join(tmpdir(), 'pounce-sec-'));

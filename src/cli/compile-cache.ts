@@ -44,7 +44,8 @@ function candidates(cwd: string): string[] {
  * Turns the compile cache on for this process and (through NODE_COMPILE_CACHE) its workers, in a
  * private directory. A NODE_COMPILE_CACHE the user set is their choice and is kept — but Node has
  * already read this process's modules from it, so a directory another user controls is refused
- * (POUNCE_ERR_UNSAFE_PATH) rather than used by every worker too.
+ * (POUNCE_ERR_UNSAFE_PATH) rather than used by every worker too; one that merely cannot be used is
+ * dropped for the workers, with the warning.
  */
 export function enablePrivateCompileCache(cwd: string, log: Logger): void {
   if (process.env.NODE_DISABLE_COMPILE_CACHE) return;
@@ -53,11 +54,14 @@ export function enablePrivateCompileCache(cwd: string, log: Logger): void {
     try {
       ensurePrivateDir(path.resolve(cwd, chosen), { ...CHECK, what: 'NODE_COMPILE_CACHE' });
     } catch (err) {
-      if (!(err instanceof PounceError)) throw err;
-      throw new PounceError(
-        ErrorCode.UNSAFE_PATH,
-        `${err.message}; unset NODE_COMPILE_CACHE or point it at a directory only this user can write`,
-      );
+      const advice = 'unset NODE_COMPILE_CACHE or point it at a directory only this user can write';
+      if (err instanceof PounceError)
+        throw new PounceError(ErrorCode.UNSAFE_PATH, `${err.message}; ${advice}`);
+      // Not a danger, only unusable (a path under a file, no permission): the workers go without.
+      delete process.env.NODE_COMPILE_CACHE;
+      log.event('compileCacheDisabled', {
+        reason: `NODE_COMPILE_CACHE ${chosen} cannot be used (${(err as Error).message})`,
+      });
     }
     return;
   }

@@ -59,8 +59,15 @@ export async function startControlServer(
 ): Promise<ControlServer | undefined> {
   const socketPath = location.path;
   const dir = path.dirname(socketPath);
-  if (location.isDefault || !existsSync(dir)) ensurePrivateDir(dir, CONTROL_DIR_CHECK);
-  else checkTrustedPath(dir, CONTROL_DIR_CHECK);
+  try {
+    if (location.isDefault || !existsSync(dir)) ensurePrivateDir(dir, CONTROL_DIR_CHECK);
+    else checkTrustedPath(dir, CONTROL_DIR_CHECK);
+  } catch (err) {
+    if (err instanceof PounceError) throw err;
+    throw configError(
+      `Invalid control socket ${socketPath}: cannot create or check its directory (${(err as Error).message})`,
+    );
+  }
   const existing = lstatOrUndefined(socketPath);
   if (existing) {
     if (!existing.isSocket()) {
