@@ -33,6 +33,12 @@ export const ErrorCode = {
   UNSAFE_PATH: 'POUNCE_ERR_UNSAFE_PATH',
   /** Printed by the CLI entry (cli/main.ts) when this Node is older than package.json engines. Exit status 2. */
   NODE_VERSION: 'POUNCE_ERR_NODE_VERSION',
+  /** A server script did not call listen() within `startupTimeout`. */
+  SCRIPT_NO_LISTEN: 'POUNCE_ERR_SCRIPT_NO_LISTEN',
+  /** The first server a server script listens with is not an HTTP server pounce can serve. */
+  SCRIPT_NOT_HTTP: 'POUNCE_ERR_SCRIPT_NOT_HTTP',
+  /** A server script listened a second time (another port, another server) and `scriptExtraListeners` is `error`. */
+  SCRIPT_EXTRA_LISTENER: 'POUNCE_ERR_SCRIPT_EXTRA_LISTENER',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

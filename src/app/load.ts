@@ -19,9 +19,18 @@ export interface LoadedApp {
  * `onDrain`, `onShutdown`), and builds the request listener (running a factory if there is one).
  */
 export async function loadApp(spec: AppSpec, iface: Interface): Promise<LoadedApp> {
-  let mod: Record<string, unknown>;
+  const mod = await importModule(spec);
+  const { value, where } = pickExport(mod, spec);
+  registerModuleHooks(mod);
+  const handler = await toHandler(value, iface, where);
+  handler.upgrade ??= moduleUpgrade(mod);
+  return { spec, handler };
+}
+
+/** Imports the module (once: a second call returns the same namespace); APP_IMPORT if it throws. */
+export async function importModule(spec: AppSpec): Promise<Record<string, unknown>> {
   try {
-    mod = await import(pathToFileURL(spec.file).href);
+    return await import(pathToFileURL(spec.file).href);
   } catch (err) {
     throw new PounceError(
       ErrorCode.APP_IMPORT,
@@ -29,11 +38,6 @@ export async function loadApp(spec: AppSpec, iface: Interface): Promise<LoadedAp
       { cause: err },
     );
   }
-  const { value, where } = pickExport(mod, spec);
-  registerModuleHooks(mod);
-  const handler = await toHandler(value, iface, where);
-  handler.upgrade ??= moduleUpgrade(mod);
-  return { spec, handler };
 }
 
 function pickExport(mod: Record<string, unknown>, spec: AppSpec): { value: unknown; where: string } {
@@ -61,7 +65,7 @@ function pickExport(mod: Record<string, unknown>, spec: AppSpec): { value: unkno
   }
   throw new PounceError(
     ErrorCode.APP_EXPORT_MISSING,
-    `App module ${spec.file} has neither a default export nor an export named "app" (exports: ${available}); export one, or name it with ${spec.text}:NAME`,
+    `App module ${spec.file} has neither a default export nor an export named "app" (exports: ${available}); export one, name it with ${spec.text}:NAME, or, if the module starts its own server with listen(), serve it with --interface script`,
   );
 }
 

@@ -3,6 +3,7 @@
 
 import { loadApp } from '../app/load.ts';
 import { resolveAppSpec } from '../app/resolve.ts';
+import type { Interface } from '../app/shape.ts';
 import { fleetWarnings } from '../deploy/safety.ts';
 import { ExitCode } from '../errors.ts';
 import { loadCommandConfig, type ParsedArgs } from './args.ts';
@@ -13,7 +14,7 @@ export async function checkCommand(args: ParsedArgs): Promise<number> {
   const { config, configFile } = await loadCommandConfig(args, cwd);
   assertAvailable(config);
   const spec = resolveAppSpec(args.app!, cwd);
-  const { handler } = await loadApp(spec, config.interface);
+  const { handler } = await loadApp(spec, config.interface as Interface);
   // Warnings, not errors: a single instance without a load balancer is a valid deployment.
   for (const warning of fleetWarnings(config)) {
     process.stderr.write(`pounce check: warning (if this runs behind a load balancer): ${warning}\n`);

@@ -231,9 +231,14 @@ export const options = {
   ),
   pidFile: filePath('Write the supervisor pid to this file while it runs.'),
   interface: choice(
-    'How to call the app: a Node (req, res) listener, a fetch handler, or auto-detect.',
+    'How to call the app: a Node (req, res) listener, a fetch handler, a server script that calls listen() itself, or auto-detect (a module that exports no app is a server script).',
     'auto',
-    ['auto', 'node', 'fetch'],
+    ['auto', 'node', 'fetch', 'script'],
+  ),
+  scriptExtraListeners: choice(
+    'What a server script gets for a second listen() (an admin port, another server): the worker fails, the call binds nothing, or it binds where it asked (not drained).',
+    'error',
+    ['error', 'ignore', 'passthrough'],
   ),
   shutdownTimeout: seconds(
     'Longest time in-flight requests may take to finish on shutdown before they are cut.',

@@ -244,6 +244,36 @@ export const catalogue = {
     (f) =>
       `Control socket ${f.path} unavailable (${f.error}) — pounce reload/stop/status will not reach this server`,
   ),
+  // Server scripts (modules that call listen() themselves)
+  scriptListening: event<{ worker: number; asked: string; url: string }>(
+    'info',
+    (f) => `Server script asked to listen on ${f.asked}; worker ${f.worker} serves it on ${f.url}`,
+  ),
+  scriptAlias: event<{ asked: string }>(
+    'debug',
+    (f) =>
+      `Server script listened again with the same app on ${f.asked} (another address of the same service, as Fastify does for localhost) — not bound: pounce's listener already serves it`,
+  ),
+  scriptExtraListener: event<{ asked: string; server: string; action: 'ignored' | 'bound' }>('warn', (f) =>
+    f.action === 'ignored'
+      ? `Server script started another listener (${f.server} on ${f.asked}) — not bound (scriptExtraListeners=ignore)`
+      : `Server script started another listener (${f.server} on ${f.asked}) — bound where it asked, not drained by pounce (scriptExtraListeners=passthrough)`,
+  ),
+  scriptExportWins: event<{ app: string }>(
+    'info',
+    (f) =>
+      `${f.app} exports an app and also called listen(): serving the export; the server it started was closed`,
+  ),
+  scriptSignalHandlers: event<{ count: number }>(
+    'debug',
+    (f) =>
+      `Server script installed ${f.count} SIGTERM/SIGINT handler(s): held back, they run as shutdown hooks after the drain`,
+  ),
+  scriptExitHeld: event<{ code: string }>(
+    'warn',
+    (f) =>
+      `Server script called process.exit(${f.code}) during the drain — held until the drain's responses are sent and the shutdown hooks ran`,
+  ),
   // Requests
   requestTimeout: event<{ method: string; url: string; seconds: number; responseStarted: boolean }>(
     'warn',

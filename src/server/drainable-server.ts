@@ -24,11 +24,11 @@ import type { Http2ServerRequest, ServerHttp2Session } from 'node:http2';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { DrainReason } from '../app/lifecycle.ts';
-import type { AppHandler, FetchHandler } from '../app/shape.ts';
+import type { AppHandler, FetchHandler, UpgradeHandler } from '../app/shape.ts';
 import type { Config } from '../config/options.ts';
 import { ErrorCode, PounceError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
-import { createNodeServer, type NodeServer, type Protocol } from './create-server.ts';
+import { type CreatedServer, createNodeServer, type NodeServer, type Protocol } from './create-server.ts';
 import { FIRST_REQUEST_GRACE_MS, IDLE_GRACE_MS } from './grace.ts';
 import { HealthEndpoints } from './health.ts';
 import { abortRequest, linkResponse, withRequestSignal } from './request-signal.ts';
@@ -87,6 +87,16 @@ export interface DrainOptions {
   timeoutName: 'shutdownTimeout' | 'reloadTimeout';
 }
 
+/**
+ * Hands the drain engine a server pounce did not create (a server script's, src/app/script/): given
+ * pounce's request and upgrade entry points, it must route the server's requests through them, in
+ * front of the app's own listeners, and return the server.
+ */
+export type AdoptServer = (
+  onRequest: (req: IncomingMessage, res: ServerResponse) => void,
+  onUpgrade: UpgradeHandler,
+) => CreatedServer;
+
 export interface DrainResult {
   /** Connections still open at the deadline, destroyed. */
   forced: number;
@@ -115,8 +125,11 @@ export class DrainableServer {
   /** Called when the last open connection closes. */
   #onEmpty: (() => void) | undefined;
 
-  /** Throws PounceError POUNCE_ERR_TLS if the certificate files are missing or invalid. */
-  constructor(handler: AppHandler, config: ServerConfig, log: Logger, workerId = 0) {
+  /**
+   * Throws PounceError POUNCE_ERR_TLS if the certificate files are missing or invalid. With `adopt`,
+   * drains that server instead of creating one (its own TLS and timeout settings stand).
+   */
+  constructor(handler: AppHandler, config: ServerConfig, log: Logger, workerId = 0, adopt?: AdoptServer) {
     this.#handler =
       config.requestTimeout !== undefined && handler.fetch && handler.adapt
         ? { ...handler, listener: handler.adapt(withRequestSignal(handler.fetch) as FetchHandler) }
@@ -125,7 +138,9 @@ export class DrainableServer {
     this.#workerId = workerId;
     this.#health = new HealthEndpoints(config, log);
     this.#requestTimeoutMs = config.requestTimeout === undefined ? undefined : config.requestTimeout * 1000;
-    const created = createNodeServer(config, this.#onRequest);
+    const created = adopt
+      ? adopt(this.#onRequest, this.#onUpgrade)
+      : createNodeServer(config, this.#onRequest);
     this.server = created.server;
     this.protocol = created.protocol;
     this.#h2 = created.protocol === 'h2';
@@ -137,7 +152,7 @@ export class DrainableServer {
     // and every request it serves; Node keeps accepting once descriptors free up.
     this.server.on('error', (err) => this.#log.event('serverError', { error: err.message }));
     if (created.protocol === 'h2') this.server.on('session', this.#onSession);
-    if (handler.upgrade) this.server.on('upgrade', this.#onUpgrade);
+    if (handler.upgrade && !adopt) this.server.on('upgrade', this.#onUpgrade);
   }
 
   get draining(): boolean {

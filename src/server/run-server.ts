@@ -89,6 +89,16 @@ export async function startServer(
 ): Promise<RunningServer> {
   const core = new DrainableServer(handler, config, log, workerId);
   const url = await core.listen(listenTarget(config), config.backlog);
+  return runningServer(core, url, config, log);
+}
+
+/** The drain and shutdown sequences around a listening server (created by pounce or adopted). */
+export function runningServer(
+  core: DrainableServer,
+  url: string,
+  config: Config,
+  log: Logger,
+): RunningServer {
   let draining: Promise<ShutdownResult> | undefined;
   let shuttingDown: Promise<ShutdownResult> | undefined;
 

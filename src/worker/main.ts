@@ -5,7 +5,8 @@
 
 import { loadApp } from '../app/load.ts';
 import { resolveAppSpec } from '../app/resolve.ts';
-import { errorText } from '../app/shape.ts';
+import { startScript } from '../app/script/start-script.ts';
+import { errorText, type Interface } from '../app/shape.ts';
 import { ErrorCode, PounceError } from '../errors.ts';
 import {
   dispatch,
@@ -182,7 +183,11 @@ function watchRecyclingLimits(): void {
 try {
   servers = await withStartupTimeout(
     (async () => {
-      const { handler } = await loadApp(resolveAppSpec(init.app, init.cwd), config.interface);
+      const spec = resolveAppSpec(init.app, init.cwd);
+      // A module that calls listen() itself (a server script): src/app/script/.
+      const script = await startScript(spec, config, log, { workerId, inheritedFds });
+      if (script) return script;
+      const { handler } = await loadApp(spec, config.interface as Interface);
       await runStartupHooks();
       if (inheritedFds.length === 0) return [await startServer(handler, config, log, workerId)];
       return Promise.all(

@@ -1,0 +1,59 @@
+// Puts pounce in front of a server script's own request handling. Node's HTTP servers hand every
+// request to `server.emit('request', req, res)`; this replaces `emit` on that one server object so
+// 'request' and 'upgrade' reach the drain engine first (health endpoint, 503 during a shutdown
+// drain, Connection: close, requestTimeout), which then passes them to the app's listeners through
+// the original emit. Taking over emit rather than moving the listeners keeps working for listeners
+// the app adds after listen() (routes registered late, a WebSocket server attached later), and it
+// is one extra function call per request: no closure, no allocation beyond the arguments.
+
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { AdoptServer } from '../../server/drainable-server.ts';
+import type { AppHandler } from '../shape.ts';
+import type { ScriptServer } from './capture.ts';
+
+export interface Adopted {
+  /** The app as the drain engine calls it: the server's own listeners. */
+  handler: AppHandler;
+  adopt: AdoptServer;
+}
+
+export function adoptServer(server: ScriptServer): Adopted {
+  type Emit = (this: unknown, event: string | symbol, ...args: unknown[]) => boolean;
+  const appEmit = server.emit as Emit;
+  const protocol =
+    server instanceof http.Server
+      ? 'http'
+      : (server as { constructor?: { name?: string } }).constructor?.name === 'Http2SecureServer'
+        ? 'h2'
+        : 'https';
+  const handler: AppHandler = {
+    shape: 'server script',
+    kind: 'node',
+    listener: (req, res) => {
+      appEmit.call(server, 'request', req, res);
+    },
+    upgrade: (req, socket, head) => {
+      appEmit.call(server, 'upgrade', req, socket, head);
+    },
+  };
+  const adopt: AdoptServer = (onRequest, onUpgrade) => {
+    (server as { emit: Emit }).emit = function emit(this: unknown, event, ...args) {
+      if (event === 'request') {
+        onRequest(args[0] as IncomingMessage, args[1] as ServerResponse);
+        return true;
+      }
+      if (event === 'upgrade') {
+        onUpgrade(args[0] as IncomingMessage, args[1] as Duplex, args[2] as Buffer);
+        return true;
+      }
+      return appEmit.call(this, event, ...args);
+    };
+    return {
+      server,
+      protocol,
+      connectionEvent: protocol === 'http' ? 'connection' : 'secureConnection',
+    };
+  };
+  return { handler, adopt };
+}

@@ -1,0 +1,165 @@
+// Server scripts: modules that create and start their own server (`app.listen(3000)`, Next.js
+// standalone's server.js, …) instead of exporting an app. The worker imports the script with its
+// listen() calls captured (capture.ts), binds the script's HTTP server on pounce's listener whatever
+// it asked for, puts the drain engine in front of it (adopt.ts), holds back its signal handlers
+// (signals.ts) and its process.exit() during a drain (exit-guard.ts).
+//
+// Detection (interface auto, see servesExport): a module whose default/`app` export is an app is
+// served as an export, as before, even if it also listened (that server is closed). A module that
+// listened while imported, or that exports nothing, is a server script. Its worker is ready once its server listens AND its top-level import has settled:
+// scripts that `await app.listen()` at top level settle after listening; others may listen later
+// (after connecting to a database), which the worker waits for, up to startupTimeout.
+
+import type { Config } from '../../config/options.ts';
+import { ErrorCode, PounceError } from '../../errors.ts';
+import type { Logger } from '../../log/logger.ts';
+import { DrainableServer, type ListenTarget } from '../../server/drainable-server.ts';
+import { listenTarget, type RunningServer, runningServer } from '../../server/run-server.ts';
+import { importModule } from '../load.ts';
+import type { AppSpec } from '../resolve.ts';
+import { adoptServer } from './adopt.ts';
+import { captureListens } from './capture.ts';
+import { guardAppExit } from './exit-guard.ts';
+import { holdSignalHandlers } from './signals.ts';
+
+/** The no-listen error fires this long before the worker's own startupTimeout, so it is the one reported. */
+const NO_LISTEN_MARGIN_MS = 100;
+
+export interface ScriptContext {
+  workerId: number;
+  inheritedFds: readonly { fd: number }[];
+}
+
+/**
+ * Serves the module as a server script if it is one. Resolves undefined when it is not (interface
+ * node or fetch, an export named with `PATH:NAME`, or in auto a module that exports an app): the
+ * caller then loads the export as usual (the module is already imported: no second evaluation).
+ */
+export async function startScript(
+  spec: AppSpec,
+  config: Config,
+  log: Logger,
+  ctx: ScriptContext,
+): Promise<RunningServer[] | undefined> {
+  if (config.interface === 'node' || config.interface === 'fetch' || spec.exportName !== undefined)
+    return undefined;
+  const started = Date.now();
+  const target: ListenTarget = ctx.inheritedFds[0] ? { fd: ctx.inheritedFds[0].fd } : listenTarget(config);
+  // Most scripts read these; whatever they pass to listen() is replaced anyway.
+  if ('port' in target) {
+    process.env.PORT = String(target.port);
+    process.env.HOST = target.host;
+  }
+
+  let fail: (err: unknown) => void = () => {};
+  const failed = new Promise<never>((_, reject) => {
+    fail = reject;
+  });
+  failed.catch(() => {});
+  let onServing: (server: Promise<RunningServer>) => void = () => {};
+  const serving = new Promise<RunningServer>((resolve) => {
+    onServing = resolve;
+  });
+  serving.catch(() => {});
+
+  const signals = holdSignalHandlers();
+  const capture = captureListens({
+    extraListeners: config.scriptExtraListeners,
+    log,
+    fail: (err) => fail(err),
+    serve(server, asked) {
+      const running = (async () => {
+        if (ctx.inheritedFds.length > 1) {
+          throw new PounceError(
+            ErrorCode.LISTEN,
+            `A server script has one server, but ${ctx.inheritedFds.length} listening sockets were inherited (socket activation): pass one socket, or export the app instead`,
+          );
+        }
+        const { handler, adopt } = adoptServer(server);
+        const core = new DrainableServer(handler, config, log, ctx.workerId, adopt);
+        const url = await core.listen(target, config.backlog);
+        log.event('scriptListening', { worker: ctx.workerId, asked, url });
+        return runningServer(core, url, config, log);
+      })();
+      running.catch((err) => fail(err));
+      onServing(running);
+    },
+  });
+
+  const mod = await Promise.race([importModule(spec), failed]);
+  if (config.interface === 'auto' && servesExport(mod, capture.served !== undefined)) {
+    capture.stop();
+    signals.release();
+    if (capture.served) {
+      log.event('scriptExportWins', { app: spec.text });
+      void (await serving).core.closeListener();
+    }
+    return undefined;
+  }
+  guardAppExit(log);
+  const deadline = config.startupTimeout * 1000 - (Date.now() - started) - NO_LISTEN_MARGIN_MS;
+  let timer: NodeJS.Timeout | undefined;
+  const noListen = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new PounceError(
+            ErrorCode.SCRIPT_NO_LISTEN,
+            `Server script ${spec.text} did not call listen() within startupTimeout (${config.startupTimeout}s)${capture.served ? '' : ': a module served by pounce must export an app (default or "app") or start an HTTP server'}`,
+          ),
+        ),
+      Math.max(0, deadline),
+    );
+  });
+  try {
+    const server = await Promise.race([serving, failed, noListen]);
+    if (signals.count) log.event('scriptSignalHandlers', { count: signals.count });
+    // A script may still break the rules after it is ready (a second listener later on): that is a
+    // crash of this worker, reported with its code.
+    fail = (err) =>
+      process.nextTick(() => {
+        throw err;
+      });
+    return [server];
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Interface auto: is this module an app to serve as an export rather than a server script? An
+ * export that is an app wins, even if the module also listened. Otherwise a module that listened
+ * while being imported is a script, and so is one that exports nothing at all (a CommonJS script's
+ * untouched `module.exports` is `default: {}`): it may listen later, after its own async setup. A
+ * module that exports something, none of it an app, and did not listen is left to the export loader:
+ * its "export missing"/"not an app" error is the useful one, at once rather than after startupTimeout.
+ */
+function servesExport(mod: Record<string, unknown>, listened: boolean): boolean {
+  const value = mod.default ?? mod.app;
+  if (value !== undefined && !isEmptyObject(value) && looksLikeApp(value)) return true;
+  if (listened) return false;
+  const names = Object.keys(mod).filter((k) => k !== '__esModule' && k !== 'module.exports');
+  return !names.every((k) => k === 'default' && isEmptyObject(mod.default));
+}
+
+function isEmptyObject(value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    Object.getPrototypeOf(value) === Object.prototype &&
+    Object.keys(value).length === 0
+  );
+}
+
+/** The shapes toHandler accepts (see shape.ts), told apart without running anything. */
+function looksLikeApp(value: unknown): boolean {
+  if (typeof value === 'function') return true;
+  if (typeof value !== 'object' || value === null) return false;
+  const o = value as Record<string, unknown>;
+  return (
+    typeof o.fetch === 'function' ||
+    typeof o.callback === 'function' ||
+    typeof o.routing === 'function' ||
+    looksLikeApp(o.app)
+  );
+}

@@ -1,0 +1,178 @@
+// Server scripts: modules that start their own server (`app.listen(3000)`) instead of exporting an
+// app, served unchanged. Real frameworks, real processes, real signals: each script is served on
+// pounce's port whatever it asked for, survives reloads under load without a failed request, and
+// finishes a slow request on SIGTERM.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { runLoad, summarize } from '../bench/load-generator.ts';
+import { control, FIXTURES, runPounce, startServer } from './helpers/pounce.ts';
+
+const SCRIPTS = path.join(FIXTURES, 'scripts');
+const RELOADS = 8;
+
+const script = (name: string) => path.join(SCRIPTS, name);
+
+async function get(url: string): Promise<{ status: number; body: string }> {
+  const res = await fetch(url);
+  return { status: res.status, body: await res.text() };
+}
+
+describe('server scripts are served unchanged, with zero dropped requests', () => {
+  // [name, fixture, what / answers, what the script asked for]. The bare script asks for PORT, which
+  // pounce set to its own port: 0 here (startServer's --port 0), a free port the cluster picks.
+  const cases: [string, string, string, string][] = [
+    ['bare http.createServer().listen(process.env.PORT)', 'bare-http.mjs', 'bare', 'port 0'],
+    ['Express 5 app.listen(3000)', 'express.mjs', 'express', 'port 3000'],
+    ['Koa 3 app.listen(3000)', 'koa.mjs', 'koa', 'port 3000'],
+    ['Fastify 5 await app.listen({ port: 3000 })', 'fastify.mjs', 'fastify', 'localhost:3000'],
+    ['NestJS (platform-express) await app.listen(3000)', 'nest.mjs', 'nest', 'port 3000'],
+  ];
+  for (const [name, file, greeting, asked] of cases) {
+    test(`${name}: pounce's port, ${RELOADS} reloads under load, SIGTERM finishes a slow request`, async (t) => {
+      const versionFile = path.join(mkdtempSync(path.join(tmpdir(), 'pounce-script-')), 'version');
+      writeFileSync(versionFile, 'v0');
+      const server = await startServer(t, script(file), ['--workers', '2', '--log-level', 'info'], {
+        env: { SCRIPT_VERSION_FILE: versionFile },
+      });
+      const listening = await server.waitForEvent('scriptListening');
+      assert.equal(listening.asked, asked);
+      assert.equal(listening.url, server.url);
+      assert.deepEqual(await get(server.url), { status: 200, body: `${greeting} v0` });
+
+      const load = runLoad({
+        url: server.url,
+        durationMs: 120_000,
+        keepAlive: 2,
+        fresh: 1,
+        post: 1,
+        slow: 1,
+        slowMs: 700,
+        requestTimeoutMs: 10_000,
+      });
+      try {
+        for (let i = 1; i <= RELOADS; i++) {
+          writeFileSync(versionFile, `v${i}`);
+          const reload = await control(t, server, 'reload');
+          assert.equal(reload.code, 0, `reload ${i}: ${reload.stderr}`);
+        }
+      } finally {
+        load.stop();
+      }
+      const report = await load.done;
+      t.diagnostic(`${file}: ${summarize(report)}`);
+      assert.equal(report.failed, 0, `${summarize(report)}\n${JSON.stringify(report.samples, null, 1)}`);
+      for (const kind of ['keepAlive', 'fresh', 'post', 'slow'] as const)
+        assert.ok(report.byLoop[kind] > 0, kind);
+      assert.equal((await get(`${server.url}/version`)).body, `v${RELOADS}`);
+
+      const slow = get(`${server.url}/slow?ms=1500`);
+      await server.waitForEvent('appRequest');
+      server.signal('SIGTERM');
+      assert.deepEqual(await slow, { status: 200, body: 'slow 1500' });
+      assert.equal((await server.exited).code, 0);
+    });
+  }
+});
+
+describe("a server script's own signal handlers and exit", () => {
+  test('SIGTERM handler that closes the server and exits: the 2 s request in flight gets its 200, then the handler runs', async (t) => {
+    const server = await startServer(t, script('own-sigterm.mjs'));
+    const slow = get(`${server.url}/?ms=2000`);
+    await server.waitForEvent('appRequest');
+    server.signal('SIGTERM');
+    assert.deepEqual(await slow, { status: 200, body: 'done 2000' });
+    await server.waitForEvent('scriptHandlerRan');
+    // Its process.exit(0) came from a shutdown hook: held until pounce's own exit, and said so.
+    await server.waitForEvent('scriptExitHeld');
+    assert.equal((await server.exited).code, 0);
+    const order = server.logs.map((l) => l.event);
+    assert.ok(order.indexOf('scriptHandlerRan') > order.indexOf('workerDraining'), order.join(' '));
+  });
+});
+
+describe('pounce serves a server script like an exported app', () => {
+  test('health endpoint and requestTimeout are in front of the script', async (t) => {
+    const server = await startServer(t, script('bare-http.mjs'), [
+      '--health-check-path',
+      '/healthz',
+      '--request-timeout',
+      '1',
+    ]);
+    const health = await get(`${server.url}/healthz`);
+    assert.equal(health.status, 200);
+    assert.deepEqual(JSON.parse(health.body), { status: 'ok' });
+    assert.equal((await get(`${server.url}/slow?ms=3000`)).status, 503);
+    assert.equal((await get(server.url)).body, 'bare v0');
+  });
+
+  test('a CommonJS script that exports nothing and listens after its own async setup', async (t) => {
+    const server = await startServer(t, script('late-listen.cjs'));
+    assert.equal((await get(server.url)).body, 'late cjs\n');
+  });
+
+  test('auto: an exported app wins over the server the module started; --interface script serves the server', async (t) => {
+    const auto = await startServer(t, script('exports-and-listens.mjs'));
+    await auto.waitForEvent('scriptExportWins');
+    assert.equal((await get(auto.url)).body, 'export\n');
+    const forced = await startServer(t, script('exports-and-listens.mjs'), ['--interface', 'script']);
+    assert.equal((await get(forced.url)).body, 'script\n');
+  });
+});
+
+describe('server script errors: code, message, exit status 1', () => {
+  const cases: [string, string, string[], string, RegExp][] = [
+    [
+      'a second listener',
+      'second-listener.mjs',
+      [],
+      'POUNCE_ERR_SCRIPT_EXTRA_LISTENER',
+      /second listener \(an http\.Server on 127\.0\.0\.1:0\).*scriptExtraListeners/,
+    ],
+    [
+      'a server that is not HTTP',
+      'net-server.mjs',
+      [],
+      'POUNCE_ERR_SCRIPT_NOT_HTTP',
+      /first listen\(\) \(on port 3000\) is on a net\.Server \(raw TCP\), not an HTTP server/,
+    ],
+    [
+      'a script that never listens',
+      'never-listens.mjs',
+      ['--startup-timeout', '1'],
+      'POUNCE_ERR_SCRIPT_NO_LISTEN',
+      /did not call listen\(\) within startupTimeout \(1s\)/,
+    ],
+  ];
+  for (const [name, file, flags, code, message] of cases) {
+    test(`${name}: ${code}`, async (t) => {
+      const result = await runPounce(t, ['serve', script(file), '--port', '0', ...flags]);
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, new RegExp(`^pounce: error ${code}: `));
+      assert.match(result.stderr, message);
+    });
+  }
+
+  test('scriptExtraListeners=ignore: the second listener binds nothing and hears why', async (t) => {
+    const server = await startServer(t, script('second-listener.mjs'), [
+      '--script-extra-listeners',
+      'ignore',
+    ]);
+    const refused = await server.waitForEvent('adminError');
+    assert.equal(refused.code, 'EPOUNCEIGNORED');
+    assert.equal((await get(server.url)).body, 'app');
+  });
+
+  test('scriptExtraListeners=passthrough: the second listener binds where it asked', async (t) => {
+    const server = await startServer(t, script('second-listener.mjs'), [
+      '--script-extra-listeners',
+      'passthrough',
+    ]);
+    const admin = await server.waitForEvent('adminListening');
+    assert.equal((await get(`http://127.0.0.1:${admin.port}/`)).body, 'admin');
+    assert.equal((await get(server.url)).body, 'app');
+  });
+});
