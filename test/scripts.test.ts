@@ -74,6 +74,12 @@ describe('server scripts are served unchanged, with zero dropped requests', () =
       server.signal('SIGTERM');
       assert.deepEqual(await slow, { status: 200, body: 'slow 1500' });
       assert.equal((await server.exited).code, 0);
+      if (file === 'nest.mjs') {
+        // enableShutdownHooks(): Nest's handler ran after the drain, for every worker that left.
+        const shutdowns = server.logs.filter((l) => l.event === 'nestShutdown');
+        assert.ok(shutdowns.length >= 2 * (RELOADS + 1), `${shutdowns.length} Nest shutdowns`);
+        assert.ok(shutdowns.every((l) => l.signal === 'SIGTERM'));
+      }
     });
   }
 });

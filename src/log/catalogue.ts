@@ -272,7 +272,7 @@ export const catalogue = {
   scriptExitHeld: event<{ code: string }>(
     'warn',
     (f) =>
-      `Server script called process.exit(${f.code}) during the drain — held until the drain's responses are sent and the shutdown hooks ran`,
+      `Server script called ${f.code.startsWith('process.') ? f.code : `process.exit(${f.code})`} during the drain — held until the drain's responses are sent and the shutdown hooks ran`,
   ),
   // Requests
   requestTimeout: event<{ method: string; url: string; seconds: number; responseStarted: boolean }>(

@@ -1,4 +1,4 @@
-// process.exit() from a server script's code while the worker drains. Scripts exit from their own
+// process.exit() (or a signal to itself) from a server script's code while the worker drains. Scripts exit from their own
 // shutdown paths (a held signal handler run as a shutdown hook, a server 'close' listener, a library
 // that "exits cleanly"): obeyed at once during the drain, that would cut the responses pounce is
 // still sending. So from the start of the drain, an exit called by app code is logged and held:
@@ -39,6 +39,20 @@ export function guardAppExit(log: Logger): void {
     }
     return exit.call(process, code);
   } as typeof process.exit;
+  // NestJS's enableShutdownHooks() ends its handler by re-raising the signal on itself to exit:
+  // during the drain that is the same request as process.exit(), and must not reach the worker's
+  // own signal handling (which would report a signal to the supervisor).
+  const kill = process.kill;
+  process.kill = function guardedKill(pid: number, signal?: string | number) {
+    const selfStop =
+      pid === process.pid && (signal === 'SIGTERM' || signal === 'SIGINT' || signal === undefined);
+    if (draining && selfStop && !calledByPounce(callerStack())) {
+      log.event('scriptExitHeld', { code: `process.kill(process.pid, ${signal ?? 'SIGTERM'})` });
+      onAppExit();
+      return true;
+    }
+    return kill.call(process, pid, signal);
+  } as typeof process.kill;
 }
 
 /** Taken in guardedExit, whatever stack depth the app configured (some set stackTraceLimit to 0). */
