@@ -11,15 +11,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, type TestContext, test } from 'node:test';
 import { loadConfig } from '../src/config/load.ts';
-import { appPath, ROOT, runPounce } from './helpers/pounce.ts';
+import { appPath, ROOT, runPounce, scratchDir } from './helpers/pounce.ts';
 
 const APP = appPath('esm.mjs');
-
-function scratch(t: TestContext, prefix: string): string {
-  const dir = mkdtempSync(path.join(tmpdir(), prefix));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 /** Runs pounce and asserts its exit status and its whole stderr. */
 async function expectError(
@@ -77,7 +71,7 @@ describe('numbers on the command line', () => {
 
 describe('config files', () => {
   test('a JSON config file with a UTF-8 byte-order mark is read', async (t) => {
-    const dir = scratch(t, 'pounce-bom-');
+    const dir = scratchDir(t, 'pounce-bom-');
     writeFileSync(
       path.join(dir, 'pounce.config.json'),
       '\uFEFF{ "port": 7123, "logLevel": "warn", "shutdownDelay": 5, "healthCheckPath": "/health" }\n',
@@ -92,7 +86,7 @@ describe('config files', () => {
   });
 
   test('a config file may export a function (documented): it is called and its result used', async (t) => {
-    const dir = scratch(t, 'pounce-fn-config-');
+    const dir = scratchDir(t, 'pounce-fn-config-');
     writeFileSync(
       path.join(dir, 'pounce.config.mjs'),
       'export default async () => ({ port: 7345, healthCheckPath: "/h" + (1 + 1) });\n',
@@ -152,7 +146,7 @@ describe('listen address', () => {
   });
 
   test('--uds in a missing directory, or on a regular file, says what is wrong', async (t) => {
-    const dir = scratch(t, 'pounce-uds-');
+    const dir = scratchDir(t, 'pounce-uds-');
     await expectError(
       t,
       ['serve', APP, '--uds', path.join(dir, 'missing', 'app.sock')],

@@ -8,23 +8,13 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, type TestContext, test } from 'node:test';
 import { defaults } from '../src/config/options.ts';
 import { controlSocketLocation } from '../src/control/protocol.ts';
-import { appPath, killGroup, ROOT, runPounce, startServer } from './helpers/pounce.ts';
+import { appPath, killGroup, ROOT, runPounce, scratchDir, startServer } from './helpers/pounce.ts';
 
 const APP = appPath('esm.mjs');
 const UID = process.getuid?.() ?? -1;
@@ -84,10 +74,9 @@ if (command === 'fake-control') {
 
 /** A scratch temp dir like /tmp (root-owned, sticky, world-writable) with the attacker's script in it. */
 function stickyBase(t: TestContext): string {
-  const base = mkdtempSync(path.join(tmpdir(), 'pounce-sec-'));
+  const base = scratchDir(t, 'pounce-sec-');
   chmodSync(base, 0o1777);
   writeFileSync(path.join(base, 'attacker.mjs'), ATTACKER_SCRIPT, { mode: 0o644 });
-  t.after(() => rmSync(base, { recursive: true, force: true }));
   return base;
 }
 
@@ -232,8 +221,7 @@ describe('compile cache: another user cannot plant code', { skip: SKIP }, () => 
     const cacheHome = path.join(base, 'cache');
     const planted = path.join(cacheHome, 'pounce', 'compile-cache');
     await asOther(t, base, ['mkdir', planted]);
-    const cwd = mkdtempSync(path.join(tmpdir(), 'pounce-sec-cwd-')); // no node_modules: no second choice
-    t.after(() => rmSync(cwd, { recursive: true, force: true }));
+    const cwd = scratchDir(t, 'pounce-sec-cwd-'); // no node_modules: no second choice
     const server = await startServer(t, APP, [], { cwd, env: envFor(base, { XDG_CACHE_HOME: cacheHome }) });
     const warnings = server.logs.filter((l) => l.event === 'compileCacheDisabled');
     assert.equal(warnings.length, 1);
@@ -266,8 +254,7 @@ describe('compile cache: another user cannot plant code', { skip: SKIP }, () => 
 
 describe('compile cache: unusable, not dangerous', () => {
   test('a NODE_COMPILE_CACHE that cannot be used is dropped with one warning; the server serves', async (t) => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'pounce-sec-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = scratchDir(t, 'pounce-sec-');
     const file = path.join(dir, 'a-file');
     writeFileSync(file, '');
     const server = await startServer(t, APP, [], { env: { NODE_COMPILE_CACHE: path.join(file, 'cache') } });
@@ -283,8 +270,7 @@ describe('compile cache: unusable, not dangerous', () => {
 
 describe('control socket: squatted paths and the server pid', () => {
   test('a regular file at the control socket path is an error, and is left alone', async (t) => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'pounce-sec-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = scratchDir(t, 'pounce-sec-');
     const squat = path.join(dir, 'control.sock');
     writeFileSync(squat, 'not a socket\n');
     const result = await runPounce(t, ['serve', APP, '--port', '0', '--control-socket', squat], {
@@ -299,8 +285,7 @@ describe('control socket: squatted paths and the server pid', () => {
   });
 
   test('the client checks the answering server’s pid against the pid file', async (t) => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'pounce-sec-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = scratchDir(t, 'pounce-sec-');
     // A real server with a pid file: reload and status agree with it.
     const pidFile = path.join(dir, 'pounce.pid');
     const server = await startServer(t, APP, ['--pid-file', pidFile]);

@@ -4,7 +4,7 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
@@ -224,6 +224,13 @@ export async function runPounce(
 
 /** The pounce CLI as a command line (for a launcher that runs it). */
 export const POUNCE_COMMAND = [process.execPath, '--conditions=pounce-source', CLI] as const;
+
+/** A fresh directory under the temp dir, removed at the end of the test (also when it failed). */
+export function scratchDir(t: TestContext, prefix: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 export function appPath(name: string): string {
   return path.join(APPS, name);
