@@ -91,6 +91,21 @@ describe('readiness and liveness', () => {
     assert.equal((await request(`${server.url}/`)).status, 200, 'the app is still served during the delay');
   });
 
+  test('after the delay, while connections drain: new requests 503, readiness 503, liveness still 200', async (t) => {
+    const server = await startServer(t, APP, ['--health-check-path', '/health', '--liveness-path', '/livez']);
+    // A slow request in flight keeps the drain open.
+    const slow = request(`${server.url}/slow?ms=3000`);
+    await server.waitForEvent('appRequest');
+    server.signal('SIGTERM');
+    await server.waitForEvent('workerDraining');
+    assert.equal((await request(`${server.url}/`)).status, 503, 'a new connection during the drain');
+    assert.equal((await request(`${server.url}/health`)).status, 503);
+    const live = await request(`${server.url}/livez`);
+    assert.deepEqual([live.status, live.body], [200, '{"status":"alive"}']);
+    assert.equal((await slow).status, 200);
+    assert.equal((await server.exited).code, 0);
+  });
+
   test("the app's readiness check: failing, false or slow is 503 not-ready within readinessTimeout; liveness unaffected; cached", async (t) => {
     const server = await startServer(t, appPath('readiness.ts'), [
       '--health-check-path',
