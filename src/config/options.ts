@@ -262,7 +262,10 @@ export const options = {
     'Longest time one request may take: 503 if no response started, the connection cut otherwise. Off unless set.',
   ),
   keepAliveTimeout: seconds('How long an idle keep-alive connection is kept open between requests.', 5),
-  headersTimeout: seconds('Longest time a client may take to send the request headers.', 60),
+  headersTimeout: seconds(
+    'Longest time a client may take to send the request headers, counted from the accept for a connection’s first request: a connection that sends nothing is closed after it (a TLS handshake gets as long again).',
+    60,
+  ),
   healthCheckPath: urlPath(
     'Path of the built-in health (readiness) endpoint: 200 {"status":"ok"}, 503 while draining or while the app\'s readiness check fails. Off unless set.',
   ),

@@ -284,6 +284,15 @@ export const catalogue = {
     'error',
     (f) => `Unhandled error in app while serving ${f.method} ${f.url}: ${f.error}`,
   ),
+  descriptorsLow: event<{ worker: number; limit?: number; connections?: number; closed: number }>(
+    'warn',
+    (f) =>
+      `Worker ${f.worker} is running out of file descriptors (${f.connections ?? '?'} connections, limit ${f.limit ?? 'unknown'}): closed ${f.closed} connection(s) that had sent nothing; logged at most once a minute`,
+  ),
+  silentClosed: event<{ connections: number; seconds: number }>(
+    'debug',
+    (f) => `Closed ${f.connections} connection(s) that sent nothing within headersTimeout (${f.seconds}s)`,
+  ),
   serverError: event<{ error: string }>(
     'error',
     (f) => `Server error (the worker keeps serving): ${f.error}`,

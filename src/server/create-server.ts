@@ -10,6 +10,7 @@ import https from 'node:https';
 import tls from 'node:tls';
 import type { Config } from '../config/options.ts';
 import { ErrorCode, PounceError } from '../errors.ts';
+import { SWEEP_MS } from './unused-connections.ts';
 
 export type Protocol = 'http' | 'https' | 'h2';
 export type NodeServer = http.Server | https.Server | http2.Http2SecureServer;
@@ -64,6 +65,10 @@ export function createNodeServer(config: ServerConfig, onRequest: Listener): Cre
     // Node's own requestTimeout bounds receiving the request (slowloris protection); it must not
     // be shorter than headersTimeout. pounce's requestTimeout (the whole exchange) is separate.
     requestTimeout: Math.max(300_000, headersTimeout),
+    // Node checks both only every connectionsCheckingInterval (30 s by default: a 5 s headersTimeout
+    // cut a slowloris client at 29.9 s). The check walks the connections that are receiving a
+    // request, nothing per request.
+    connectionsCheckingInterval: SWEEP_MS,
   };
   if (config.certFile === undefined) {
     return {
@@ -72,7 +77,8 @@ export function createNodeServer(config: ServerConfig, onRequest: Listener): Cre
       connectionEvent: 'connection',
     };
   }
-  const secure = tlsOptions(config);
+  // The TLS handshake is the first part of sending the first request (the default bound is 120 s).
+  const secure = { ...tlsOptions(config), handshakeTimeout: headersTimeout };
   if (config.http2) {
     const server = http2.createSecureServer({ ...secure, allowHTTP1: true }, onRequest as never);
     // The HTTP/1.1 fallback reads these from the server object.

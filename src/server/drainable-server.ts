@@ -33,6 +33,7 @@ import { FIRST_REQUEST_GRACE_MS, IDLE_GRACE_MS } from './grace.ts';
 import { HealthEndpoints } from './health.ts';
 import { abortRequest, linkResponse, withRequestSignal } from './request-signal.ts';
 import { closeHeader, isHttp2, neuter, respondUnavailable, UPGRADE_UNAVAILABLE } from './responses.ts';
+import { UnusedConnections } from './unused-connections.ts';
 
 export type ListenTarget = { fd: number } | { path: string } | { host: string; port: number };
 
@@ -116,6 +117,8 @@ export class DrainableServer {
   readonly #sessions = new Set<TrackedSession>();
   /** TLS connections still in their handshake (raw TCP sockets). */
   readonly #handshaking = new Set<TrackedSocket>();
+  /** Connections that have not sent a byte yet: closed after headersTimeout, or sooner if descriptors run low. */
+  readonly #unused: UnusedConnections;
   #healthDraining = false;
   #draining = false;
   #rejectNew = false;
@@ -144,13 +147,18 @@ export class DrainableServer {
     this.server = created.server;
     this.protocol = created.protocol;
     this.#h2 = created.protocol === 'h2';
+    this.#unused = new UnusedConnections(config.headersTimeout * 1000, log, workerId);
+    this.server.once('close', () => this.#unused.dispose());
     this.server.on(created.connectionEvent, this.#onConnection);
     // TLS: a connection is handed over only after its handshake. Until then it is tracked here, so
     // a drain does not settle (and the worker exit) while a client is still shaking hands.
     if (created.connectionEvent === 'secureConnection') this.server.on('connection', this.#onHandshakeStart);
-    // After listen, an accept error (EMFILE when out of file descriptors) must not crash the worker
-    // and every request it serves; Node keeps accepting once descriptors free up.
-    this.server.on('error', (err) => this.#log.event('serverError', { error: err.message }));
+    // After listen, an accept error must not crash the worker and every request it serves. EMFILE /
+    // ENFILE (out of file descriptors) can come for every accept attempt: no line each, but room made.
+    this.server.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EMFILE' || err.code === 'ENFILE') this.#unused.outOfDescriptors();
+      else this.#log.event('serverError', { error: err.message });
+    });
     if (created.protocol === 'h2') this.server.on('session', this.#onSession);
     if (handler.upgrade && !adopt) this.server.on('upgrade', this.#onUpgrade);
   }
@@ -283,6 +291,7 @@ export class DrainableServer {
     const tracked = raw as TrackedSocket;
     tracked[kState] = connState(this.#rejectNew);
     this.#handshaking.add(tracked);
+    this.#unused.accepted(raw);
     raw.once('close', () => this.#handshakeDone(tracked));
   };
 
@@ -298,6 +307,8 @@ export class DrainableServer {
     const tracked = socket as TrackedSocket;
     tracked[kState] = connState(parent?.[kState]?.late ?? this.#rejectNew);
     this.#sockets.add(tracked);
+    if (parent) this.#unused.handshaken(socket, parent);
+    else this.#unused.accepted(socket);
     // Only now, with the TLS socket tracked, may the raw one leave the handshake set: the other
     // order lets a drain see no connection for an instant, settle, and exit under the client.
     if (parent) this.#handshakeDone(parent);
