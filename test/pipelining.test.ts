@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import type net from 'node:net';
 import { describe, test } from 'node:test';
+import tls from 'node:tls';
+import { makeCert } from './helpers/certs.ts';
 import { connect, parseResponses, readUntilClosed } from './helpers/http.ts';
 import { appPath, control, type PounceProcess, startServer } from './helpers/pounce.ts';
 
@@ -87,5 +89,32 @@ describe('pipelined requests across a drain', () => {
     pipeline(socket, 25, 45, quick);
     assertAllAnswered(await received, 45, workerPid(server), 25);
     assert.equal((await server.exited).code, 0);
+  });
+
+  test('HTTPS (HTTP/1.1 over TLS, on an HTTP/2 server): 5 pipelined across a reload, all answered', async (t) => {
+    const cert = makeCert('pipelining');
+    const server = await startServer(t, PARKED, [
+      '--workers',
+      '1',
+      '--log-level',
+      'debug',
+      '--http2',
+      '--cert-file',
+      cert.cert,
+      '--key-file',
+      cert.key,
+    ]);
+    const socket = await new Promise<tls.TLSSocket>((resolve, reject) => {
+      const s = tls.connect(
+        { host: '127.0.0.1', port: server.port, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] },
+        () => resolve(s),
+      );
+      s.on('error', reject);
+    });
+    const received = readUntilClosed(socket);
+    pipeline(socket, 0, 5);
+    await server.waitForCount('appRequest', 5);
+    assert.equal((await control(t, server, 'reload')).code, 0);
+    assertAllAnswered(await received, 5, workerPid(server));
   });
 });
