@@ -113,6 +113,24 @@ function exchange(
   });
 }
 
+/**
+ * The mixed load of the zero-drop tests (reloads, upgrades): every loop kind at once, slow requests
+ * long enough to span a handoff, bounded in time and count; stop() it when the test is done.
+ */
+export function mixedLoad(url: string): LoadRun {
+  return runLoad({
+    url,
+    durationMs: 240_000,
+    maxRequests: 500_000,
+    keepAlive: 4,
+    fresh: 2,
+    post: 2,
+    slow: 2,
+    slowMs: 700,
+    requestTimeoutMs: 10_000,
+  });
+}
+
 export function runLoad(options: LoadOptions): LoadRun {
   const base = new URL(options.url);
   const started = performance.now();

@@ -5,80 +5,20 @@
 // (Type=notify-reload), a stop by SIGTERM to every process of the unit.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { request } from './helpers/http.ts';
-import {
-  FIXTURES,
-  killGroup,
-  POUNCE_COMMAND,
-  type PounceProcess,
-  ROOT,
-  spawnPounce,
-} from './helpers/pounce.ts';
+import { notifySocket } from './helpers/notify-socket.ts';
+import { FIXTURES, POUNCE_COMMAND, type PounceProcess, ROOT, spawnPounce } from './helpers/pounce.ts';
 import { appSource } from './helpers/reloadable-app.ts';
 
 type TestContext = Parameters<typeof spawnPounce>[0];
 
-const RECEIVER = path.join(FIXTURES, 'ops/notify-receiver.py');
 const LAUNCHER = path.join(FIXTURES, 'ops/socket-launcher.py');
 const DOC = readFileSync(path.join(ROOT, 'docs/systemd.md'), 'utf8');
 const POUNCE_BIN = '/srv/myapp/node_modules/.bin/pounce';
-
-interface Notification {
-  pid: number;
-  message: string;
-  monotonicUsec: number;
-}
-
-/** A notification socket like systemd's: every datagram, with its sender's pid. */
-async function notifySocket(t: TestContext) {
-  const dir = mkdtempSync(path.join(tmpdir(), 'pounce-notify-'));
-  const socket = path.join(dir, 'notify.sock');
-  const child = spawn('python3', [RECEIVER, socket, '90'], {
-    detached: true,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  t.after(() => killGroup(child.pid!, 'SIGKILL'));
-  const received: Notification[] = [];
-  let partial = '';
-  let bound: () => void = () => {};
-  const ready = new Promise<void>((resolve) => {
-    bound = resolve;
-  });
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    partial += chunk;
-    const lines = partial.split('\n');
-    partial = lines.pop()!;
-    for (const line of lines) {
-      const parsed = JSON.parse(line) as Notification & { bound?: string };
-      if (parsed.bound) bound();
-      // systemd-notify's barrier (the helper transport) is part of the protocol, not a message.
-      else if (parsed.message !== 'BARRIER=1') received.push(parsed);
-    }
-  });
-  await ready;
-  return {
-    socket,
-    received,
-    /** The messages so far, without the watchdog pings, with changing numbers replaced by `N`. */
-    messages: () =>
-      received
-        .filter((n) => n.message !== 'WATCHDOG=1')
-        .map((n) => n.message.replace(/(MONOTONIC_USEC|EXTEND_TIMEOUT_USEC)=\d+/g, '$1=N')),
-    async waitFor(what: string, predicate: (messages: string[]) => boolean, timeoutMs = 20_000) {
-      const until = Date.now() + timeoutMs;
-      while (!predicate(this.messages())) {
-        if (Date.now() > until)
-          throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.messages())}`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    },
-  };
-}
 
 const APP = (version: string) => appSource(version);
 

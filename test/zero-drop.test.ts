@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { runLoad, summarize } from '../bench/load-generator.ts';
+import { mixedLoad, summarize } from '../bench/load-generator.ts';
 import { control, startServer } from './helpers/pounce.ts';
 import { ReloadableApp } from './helpers/reloadable-app.ts';
 
@@ -15,17 +15,7 @@ describe('zero dropped requests under load across reloads', () => {
     test(`${workers} worker(s), ${RELOADS} reloads`, async (t) => {
       const app = new ReloadableApp('v0');
       const server = await startServer(t, app.file, ['--workers', String(workers), '--log-level', 'info']);
-      const load = runLoad({
-        url: server.url,
-        durationMs: 240_000,
-        maxRequests: 500_000,
-        keepAlive: 4,
-        fresh: 2,
-        post: 2,
-        slow: 2,
-        slowMs: 700,
-        requestTimeoutMs: 10_000,
-      });
+      const load = mixedLoad(server.url);
       try {
         for (let i = 1; i <= RELOADS; i++) {
           app.write(`v${i}`);

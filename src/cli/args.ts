@@ -14,6 +14,7 @@ export const COMMANDS = [
   'stop',
   'status',
   'scale',
+  'upgrade',
   'health',
   'generate',
   'help',
@@ -37,6 +38,8 @@ export interface ParsedArgs {
   out?: string;
   name?: string;
   url?: string;
+  /** `upgrade --node PATH`: the Node executable for the new supervisor. */
+  node?: string;
 }
 
 type ParseArgsOptions = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
@@ -50,6 +53,7 @@ function flagDefinitions(): ParseArgsOptions {
     out: { type: 'string' },
     name: { type: 'string' },
     url: { type: 'string' },
+    node: { type: 'string' },
   };
   for (const name of optionNames) {
     const spec = optionSpec(name);
@@ -139,6 +143,10 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
       throw usageError(`${what} — usage: pounce scale N [options], N an integer from 1 to 1024`);
     }
   }
+  if (command === 'upgrade' && rest.length > 0)
+    throw usageError(`Unexpected argument ${rest[0]} — usage: pounce upgrade [--node PATH] [options]`);
+  if (values.node !== undefined && command !== 'upgrade')
+    throw usageError(`--node is a flag of pounce upgrade, not of pounce ${command}`);
   const app = command === 'scale' ? undefined : rest[0];
   if ((command === 'serve' || command === 'check') && app === undefined) {
     throw usageError(`Missing APP — usage: pounce ${command} PATH[:EXPORT] [options]`);
@@ -163,6 +171,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
     out: text(values.out),
     name: text(values.name),
     url: text(values.url),
+    node: text(values.node),
   };
 }
 

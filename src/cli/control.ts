@@ -18,10 +18,10 @@ import {
   type ControlRequest,
   type ControlSocketLocation,
   controlSocketLocation,
+  type ServerStatus,
 } from '../control/protocol.ts';
 import { ErrorCode, ExitCode, PounceError } from '../errors.ts';
 import { checkTrustedPath, ensurePrivateDir } from '../fs/private-dir.ts';
-import type { StatusReport } from '../supervisor/supervisor.ts';
 import { loadCommandConfig, type ParsedArgs } from './args.ts';
 
 function ask(
@@ -121,7 +121,16 @@ export async function askServer(
   verifyControlSocket(location);
   const expectedPid = pidFile ? readPidFile(path.resolve(cwd, pidFile)) : undefined;
   const answer = await ask(location.path, request);
-  if (expectedPid !== undefined && answer.response.pid !== expectedPid) {
+  const { pid, successorPid } = answer.response;
+  // During an upgrade's cutover the pid file and the control socket move to the new supervisor one
+  // after the other: the answer may come from the old one handing over (it names its successor) or
+  // from the new one while the pid file read before still named the old one.
+  const samePid = (expected: number) => pid === expected || successorPid === expected;
+  if (
+    expectedPid !== undefined &&
+    !samePid(expectedPid) &&
+    !samePid(readPidFile(path.resolve(cwd, pidFile!)))
+  ) {
     throw new PounceError(
       ErrorCode.UNSAFE_PATH,
       `the server at ${location.path} is pid ${answer.response.pid}, but the pid file ${pidFile} names pid ${expectedPid} — they are not the same server; not trusting its answer`,
@@ -135,7 +144,12 @@ export async function controlCommand(args: ParsedArgs): Promise<number> {
   const { config } = await loadCommandConfig(args, cwd);
   const location = controlSocketLocation(config, cwd);
   const command = args.command as ControlRequest['command'];
-  const request: ControlRequest = command === 'scale' ? { command, workers: args.workers ?? 0 } : { command };
+  const request: ControlRequest =
+    command === 'scale'
+      ? { command, workers: args.workers ?? 0 }
+      : command === 'upgrade'
+        ? { command, ...(args.node === undefined ? {} : { node: path.resolve(cwd, args.node) }) }
+        : { command };
   let answer: Awaited<ReturnType<typeof ask>>;
   try {
     answer = await askServer(location, request, config.pidFile, cwd);
@@ -160,6 +174,11 @@ export async function controlCommand(args: ParsedArgs): Promise<number> {
           : `Scaled from ${response.previous} to ${response.workers} worker(s)\n`,
       );
       return ExitCode.OK;
+    case 'upgrade':
+      process.stdout.write(
+        `Upgrade complete: pid ${response.newPid} (pounce ${response.pounceVersion}, Node ${response.nodeVersion}) serves now; pid ${response.pid} drains and exits (upgrade ${response.upgrades})\n`,
+      );
+      return ExitCode.OK;
     case 'stop':
       process.stdout.write('Stopping...\n');
       await closed;
@@ -180,9 +199,10 @@ function duration(seconds: number): string {
   return h ? `${h}h ${m}m ${s}s` : m ? `${m}m ${s}s` : `${s}s`;
 }
 
-export function formatStatus(status: StatusReport): string {
+export function formatStatus(status: ServerStatus): string {
   const lines = [
     `pounce ${status.state}, generation ${status.generation}, pid ${status.pid}, up ${duration(status.uptimeSeconds)}`,
+    `pounce ${status.pounceVersion} on Node ${status.nodeVersion}, upgraded ${status.upgrades} time(s)${status.upgradingTo ? ` — upgrading now, new supervisor pid ${status.upgradingTo}` : ''}`,
     `workers: ${status.workersWanted} wanted, ${status.workers.filter((w) => w.state === 'ready' && w.generation === status.generation).length} serving`,
     `listening on ${status.url ?? '(not yet)'}`,
     ...(status.crashesLastMinute > 0

@@ -13,6 +13,8 @@ export function helpText(): string {
     '  pounce stop [options]                  graceful shutdown of the running server',
     '  pounce status [--json] [options]       generation, workers, uptime of the running server',
     '  pounce scale N [options]               run N workers (also: SIGTTIN adds one, SIGTTOU removes one)',
+    '  pounce upgrade [--node PATH] [options] hand the sockets to a new supervisor from the pounce and Node on disk',
+    '                                         (also: SIGUSR2); waits for the outcome',
     "  pounce health [--url URL] [options]    ask the running server's health endpoint: exit 0 on 200, 1 otherwise",
     '  pounce generate TARGET [APP] [--out DIR] [--name NAME]',
     '                                         deployment files for kubernetes, docker, ecs, systemd or haproxy',

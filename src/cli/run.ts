@@ -1,20 +1,13 @@
 // The `pounce` command: parses the command line and runs a command. Every error that ends the run
 // is one line on stderr with its stable code; the exit status says what kind of failure it was.
 
-import { readFileSync } from 'node:fs';
 import { ExitCode, PounceError } from '../errors.ts';
+import { POUNCE_VERSION } from '../version.ts';
 import { parseCommandLine } from './args.ts';
 import { checkCommand } from './check.ts';
 import { controlCommand } from './control.ts';
 import { helpText } from './help.ts';
 import { serveCommand } from './serve.ts';
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
-}
 
 export function reportFatal(err: unknown): number {
   if (err instanceof PounceError) {
@@ -34,7 +27,7 @@ async function main(argv: string[]): Promise<number | undefined> {
       process.stdout.write(`${helpText()}\n`);
       return ExitCode.OK;
     case 'version':
-      process.stdout.write(`${version()}\n`);
+      process.stdout.write(`${POUNCE_VERSION}\n`);
       return ExitCode.OK;
     case 'check':
       return checkCommand(args);
@@ -46,6 +39,7 @@ async function main(argv: string[]): Promise<number | undefined> {
     case 'stop':
     case 'status':
     case 'scale':
+    case 'upgrade':
       return controlCommand(args);
     case 'serve':
       // Runs until a signal ends it; the signal handler sets the exit status.

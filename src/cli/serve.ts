@@ -8,6 +8,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveAppSpec } from '../app/resolve.ts';
+import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/options.ts';
 import { controlSocketLocation } from '../control/protocol.ts';
 import { startControlServer } from '../control/server.ts';
@@ -15,10 +16,13 @@ import { configError, PounceError } from '../errors.ts';
 import { writePidFile } from '../fs/pid-file.ts';
 import type { InheritedFd } from '../ipc/messages.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
-import { keepListeningSocketsOpen } from '../supervisor/listening-sockets.ts';
+import { type KeptSockets, keepListeningSocketsOpen } from '../supervisor/listening-sockets.ts';
 import { Supervisor } from '../supervisor/supervisor.ts';
 import { describeFds, takeListenFds } from '../systemd/listen-fds.ts';
-import { linkSystemd } from '../systemd/service.ts';
+import { linkSystemd, TRANSPORT_ENV } from '../systemd/service.ts';
+import { stagingSocketPath, takeHandover } from '../upgrade/protocol.ts';
+import { SuccessorLink } from '../upgrade/successor.ts';
+import { Upgrader } from '../upgrade/upgrader.ts';
 import { loadCommandConfig, type ParsedArgs } from './args.ts';
 import { enablePrivateCompileCache } from './compile-cache.ts';
 import { checkListenAddress } from './listen-checks.ts';
@@ -30,8 +34,31 @@ function workerEntry(): string {
 }
 
 export async function serveCommand(args: ParsedArgs): Promise<void> {
-  const cwd = process.cwd();
-  const { config, configFile, platformDefaults } = await loadCommandConfig(args, cwd);
+  // Started by `pounce upgrade` of a running server (src/upgrade/): its configuration and sockets.
+  const handover = takeHandover(process.env);
+  if (!handover) return serve(args, undefined);
+  const log = createLogger({ logLevel: 'info', logFormat: 'auto' });
+  const successor = new SuccessorLink(handover, log);
+  try {
+    await serve(args, successor);
+  } catch (err) {
+    await successor.failed(err instanceof Error ? err.message : String(err));
+    throw err;
+  }
+}
+
+async function serve(args: ParsedArgs, successor: SuccessorLink | undefined): Promise<void> {
+  const handover = successor?.handover;
+  const cwd = handover?.cwd ?? process.cwd();
+  const app = handover?.app ?? args.app!;
+  // systemd's variables, which linkSystemd takes from the environment: an upgrade passes them on.
+  const systemdEnv = pickEnv(process.env, ['NOTIFY_SOCKET', 'WATCHDOG_USEC', TRANSPORT_ENV]);
+  const { config, configFile, platformDefaults } = handover
+    ? await loadConfig({ cwd, env: {}, configFile: false, programmatic: handover.config }).then((loaded) => ({
+        ...loaded,
+        platformDefaults: [],
+      }))
+    : await loadCommandConfig(args, cwd);
   assertAvailable(config);
   // Checked before anything starts: a control socket path too long to bind is a config error.
   const controlLocation = controlSocketLocation(config, cwd);
@@ -40,11 +67,11 @@ export async function serveCommand(args: ParsedArgs): Promise<void> {
   for (const applied of platformDefaults) log.event('platformDefault', applied);
   // Fail fast on a missing module; everything else about the app is found out by the workers, so
   // the supervisor never imports (and never runs) app code.
-  resolveAppSpec(args.app!, cwd);
+  resolveAppSpec(app, cwd);
   // The watcher (chokidar) is loaded only with --reload, a development setting.
   const watch = config.reload ? await import('../watch/watcher.ts') : undefined;
   watch?.watchedDirs(cwd, config.reloadDirs);
-  const inheritedFds = inheritedListeners(config, log);
+  const inheritedFds = handover?.fds ?? inheritedListeners(config, log);
   await checkListenAddress(config, cwd, inheritedFds.length > 0);
 
   // Inherited sockets: shared scheduling only (see supervisor/listening-sockets.ts).
@@ -63,41 +90,90 @@ export async function serveCommand(args: ParsedArgs): Promise<void> {
     for (const fn of cleanups.splice(0)) fn();
   };
   let systemd: ReturnType<typeof linkSystemd>;
+  let upgrader: Upgrader | undefined;
   const supervisor = new Supervisor({
     config,
-    app: args.app!,
+    app,
     cwd,
     inheritedFds,
     log,
     exit: (code) => {
       cleanup();
-      // The helper transport may still be delivering STOPPING=1; do not leave it half-sent.
-      void (systemd?.flush(1000) ?? Promise.resolve()).then(() => process.exit(code));
+      // The helper transport may still be delivering STOPPING=1; do not leave it half-sent. A new
+      // supervisor of an upgrade that was underway is stopping too: wait for it.
+      void Promise.all([systemd?.flush(1000), upgrader?.settled()]).then(() => process.exit(code));
     },
   });
-  for (const signal of ['SIGHUP', 'SIGTERM', 'SIGINT', 'SIGTTIN', 'SIGTTOU'] as const) {
-    process.on(signal, () => supervisor.handleSignal(signal));
+  upgrader = new Upgrader({
+    supervisor,
+    app,
+    cwd,
+    config,
+    log,
+    upgrades: handover?.upgrades ?? 0,
+    notYet: () =>
+      successor && !successor.hasTakenOver
+        ? 'this supervisor is itself the new one of an upgrade that has not finished'
+        : undefined,
+    listeningFds: () => listeningFds(keptSockets, inheritedFds),
+    env: () => ({ ...process.env, ...systemdEnv }),
+    controlPath: controlLocation.path,
+    onCutover: async (pid) => {
+      systemd?.handOver(pid);
+      // MAINPID= must reach systemd before the new supervisor's READY=1.
+      await systemd?.flush(5000);
+    },
+    onCutoverUndone: () => systemd?.takeBack(),
+    // What the new supervisor owns now (control socket, pid file, listening sockets: closing a unix
+    // socket's handle would unlink its path) is left as it is: the process just exits.
+    exit: (code) => {
+      systemd?.close();
+      process.exit(code);
+    },
+  });
+  for (const signal of ['SIGHUP', 'SIGTERM', 'SIGINT', 'SIGTTIN', 'SIGTTOU', 'SIGUSR2'] as const) {
+    process.on(signal, () => {
+      if (!upgrader.handedOver) supervisor.handleSignal(signal);
+      else if (signal === 'SIGTERM' || signal === 'SIGINT') log.event('handOverSignalIgnored', { signal });
+    });
   }
-  systemd = linkSystemd(supervisor, config, log);
-  if (systemd) cleanups.push(() => systemd?.close());
+  if (successor) successor.onStop = () => supervisor.requestStop();
+  // A new supervisor of an upgrade talks to systemd only once it has taken over.
+  const linkToSystemd = () => {
+    systemd = linkSystemd(supervisor, config, log, { ...process.env, ...systemdEnv });
+    if (systemd) cleanups.push(() => systemd?.close());
+  };
+  if (!successor) linkToSystemd();
+  delete process.env.NOTIFY_SOCKET;
+  delete process.env.WATCHDOG_USEC;
+  delete process.env.WATCHDOG_PID;
+  delete process.env[TRANSPORT_ENV];
 
   let control: Awaited<ReturnType<typeof startControlServer>>;
   try {
-    control = await startControlServer(controlLocation, supervisor, log);
+    // A new supervisor of an upgrade listens at a staging path until it takes over.
+    const location = successor
+      ? { ...controlLocation, path: stagingSocketPath(controlLocation.path, process.pid) }
+      : controlLocation;
+    control = await startControlServer(location, supervisor, log, upgrader);
   } catch (err) {
     cleanup();
     throw err;
   }
   if (control) cleanups.push(() => control.close());
-  if (config.pidFile) {
+  const writePid = () => {
+    if (!config.pidFile) return;
     const pidFile = path.resolve(cwd, config.pidFile);
+    writePidFile(pidFile, config.pidFile);
+    cleanups.push(() => rmSync(pidFile, { force: true }));
+  };
+  if (!successor) {
     try {
-      writePidFile(pidFile, config.pidFile);
+      writePid();
     } catch (err) {
       cleanup();
       throw err;
     }
-    cleanups.push(() => rmSync(pidFile, { force: true }));
   }
 
   try {
@@ -107,6 +183,17 @@ export async function serveCommand(args: ParsedArgs): Promise<void> {
     await systemd?.flush(1000);
     if (err instanceof PounceError) log.event('startupFailed', { code: err.code, reason: err.message });
     throw err;
+  }
+
+  if (successor && supervisor.state === 'serving') {
+    if (!(await successor.ready())) return;
+    // The pid file first, then the control socket: a client that read the old pid gets its answer
+    // from either supervisor, and the old one names this one as its successor (cli/control.ts).
+    writePid();
+    control?.moveTo(controlLocation.path);
+    linkToSystemd();
+    successor.tookOver();
+    log.event('upgradeTookOver', { previousPid: successor.handover.previousPid });
   }
 
   if (watch && supervisor.state === 'serving') {
@@ -140,6 +227,23 @@ function inheritedListeners(config: Config, log: Logger): InheritedFd[] {
   if (activation.kind !== 'sockets') return [];
   log.event('socketActivation', { sockets: describeFds(activation.fds) });
   return activation.fds;
+}
+
+/**
+ * The sockets an upgrade hands to the next supervisor: the kept listening handles (with the names
+ * socket activation gave them).
+ */
+function listeningFds(kept: KeptSockets | undefined, inherited: readonly InheritedFd[]): InheritedFd[] {
+  return (kept?.fds() ?? []).map((fd) => ({ fd, name: inherited.find((f) => f.fd === fd)?.name }));
+}
+
+function pickEnv(env: NodeJS.ProcessEnv, names: string[]): Record<string, string> {
+  const picked: Record<string, string> = {};
+  for (const name of names) {
+    const value = env[name];
+    if (value !== undefined) picked[name] = value;
+  }
+  return picked;
 }
 
 /**

@@ -15,17 +15,42 @@ export type ControlRequest =
   | { command: 'reload' }
   | { command: 'stop' }
   | { command: 'status' }
-  | { command: 'scale'; workers: number };
+  | { command: 'scale'; workers: number }
+  /** `node`: an absolute path to the Node executable the new supervisor runs on (default: the same). */
+  | { command: 'upgrade'; node?: string };
 
 export type ControlResponse =
   | { ok: true; command: 'reload'; generation: number }
   | { ok: true; command: 'scale'; workers: number; previous: number }
   | { ok: true; command: 'stop' }
-  | { ok: true; command: 'status'; status: StatusReport }
+  | { ok: true; command: 'status'; status: ServerStatus }
+  | {
+      ok: true;
+      command: 'upgrade';
+      /** The new supervisor. */
+      newPid: number;
+      pounceVersion: string;
+      nodeVersion: string;
+      upgrades: number;
+    }
   | { ok: false; error: string };
 
-/** Every answer carries the pid of the server that gave it, for the client to check (see cli/control.ts). */
-export type ControlAnswer = ControlResponse & { pid: number };
+/** What `pounce status` shows: the supervisor's report, the versions it runs and its upgrades. */
+export type ServerStatus = StatusReport & {
+  pounceVersion: string;
+  nodeVersion: string;
+  /** How many times this server has been upgraded (`pounce upgrade`, SIGUSR2) since it started. */
+  upgrades: number;
+  /** The pid of the new supervisor while an upgrade runs, else null. */
+  upgradingTo: number | null;
+};
+
+/**
+ * Every answer carries the pid of the server that gave it, for the client to check (see
+ * cli/control.ts). A supervisor in the middle of handing over to a new one (an upgrade) also names
+ * it: the pid file may already name the new one.
+ */
+export type ControlAnswer = ControlResponse & { pid: number; successorPid?: number };
 
 export interface ControlSocketLocation {
   path: string;

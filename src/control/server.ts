@@ -1,12 +1,14 @@
 // The supervisor's end of the control channel (see protocol.ts).
 
-import { chmodSync, existsSync, lstatSync, type Stats, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, renameSync, type Stats, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { configError, ErrorCode, PounceError } from '../errors.ts';
 import { checkTrustedPath, ensurePrivateDir } from '../fs/private-dir.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
+import type { Upgrader } from '../upgrade/upgrader.ts';
+import { NODE_VERSION, POUNCE_VERSION } from '../version.ts';
 import {
   CONTROL_DIR_CHECK,
   type ControlAnswer,
@@ -17,6 +19,12 @@ import {
 
 export interface ControlServer {
   close(): void;
+  /**
+   * Moves the socket to `target` with one rename(2), replacing what is there (an upgrade: the old
+   * supervisor's socket). Clients connect to whichever socket the path names at that instant, so
+   * one of the two supervisors always answers.
+   */
+  moveTo(target: string): void;
 }
 
 /** Resolves true if something accepts connections at `socketPath`. */
@@ -56,8 +64,9 @@ export async function startControlServer(
   location: ControlSocketLocation,
   supervisor: Supervisor,
   log: Logger,
+  upgrader?: Upgrader,
 ): Promise<ControlServer | undefined> {
-  const socketPath = location.path;
+  let socketPath = location.path;
   const dir = path.dirname(socketPath);
   try {
     if (location.isDefault || !existsSync(dir)) ensurePrivateDir(dir, CONTROL_DIR_CHECK);
@@ -88,7 +97,7 @@ export async function startControlServer(
     }
     unlinkSync(socketPath);
   }
-  const server = net.createServer((connection) => serveConnection(connection, supervisor, log));
+  const server = net.createServer((connection) => serveConnection(connection, supervisor, log, upgrader));
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -106,6 +115,10 @@ export async function startControlServer(
   server.unref();
   log.event('controlListening', { path: socketPath });
   return {
+    moveTo(target) {
+      renameSync(socketPath, target);
+      socketPath = target;
+    },
     close() {
       server.close();
       try {
@@ -125,7 +138,12 @@ function lstatOrUndefined(p: string): Stats | undefined {
   }
 }
 
-function serveConnection(connection: net.Socket, supervisor: Supervisor, log: Logger): void {
+function serveConnection(
+  connection: net.Socket,
+  supervisor: Supervisor,
+  log: Logger,
+  upgrader: Upgrader | undefined,
+): void {
   let buffer = '';
   connection.setEncoding('utf8');
   connection.on('error', () => {});
@@ -140,16 +158,22 @@ function serveConnection(connection: net.Socket, supervisor: Supervisor, log: Lo
     try {
       request = JSON.parse(buffer.slice(0, newline)) as ControlRequest;
     } catch {
-      reply(connection, { ok: false, error: 'malformed request' }, true);
+      reply(connection, { ok: false, error: 'malformed request' }, true, upgrader);
       return;
     }
     connection.removeAllListeners('data');
-    void handle(request, connection, supervisor, log);
+    void handle(request, connection, supervisor, log, upgrader);
   });
 }
 
-function reply(connection: net.Socket, response: ControlResponse, end: boolean): void {
-  const answer: ControlAnswer = { ...response, pid: process.pid };
+function reply(
+  connection: net.Socket,
+  response: ControlResponse,
+  end: boolean,
+  upgrader: Upgrader | undefined,
+): void {
+  const successorPid = upgrader?.successorPid;
+  const answer: ControlAnswer = { ...response, pid: process.pid, ...(successorPid ? { successorPid } : {}) };
   const line = `${JSON.stringify(answer)}\n`;
   if (end) connection.end(line);
   else connection.write(line);
@@ -160,52 +184,83 @@ async function handle(
   connection: net.Socket,
   supervisor: Supervisor,
   log: Logger,
+  upgrader: Upgrader | undefined,
 ): Promise<void> {
+  const answer = (response: ControlResponse, end = true) => reply(connection, response, end, upgrader);
   switch (request.command) {
     case 'reload': {
       log.event('reloadRequested');
       const outcome = await supervisor.reload();
-      reply(
-        connection,
+      answer(
         outcome.ok
           ? { ok: true, command: 'reload', generation: outcome.generation }
           : { ok: false, error: outcome.reason },
-        true,
       );
       return;
     }
-    case 'status':
-      reply(connection, { ok: true, command: 'status', status: await supervisor.status() }, true);
+    case 'status': {
+      const status = await supervisor.status();
+      answer({ ok: true, command: 'status', status: { ...status, ...upgradeInfo(upgrader) } });
       return;
+    }
+    case 'upgrade': {
+      if (!upgrader) {
+        answer({ ok: false, error: 'this server cannot be upgraded' });
+        return;
+      }
+      const node = request.node;
+      if (node !== undefined && (typeof node !== 'string' || !path.isAbsolute(node))) {
+        answer({ ok: false, error: 'the Node executable must be an absolute path' });
+        return;
+      }
+      const outcome = await upgrader.upgrade(node, 'Upgrade requested through the control socket');
+      answer(
+        outcome.ok
+          ? {
+              ok: true,
+              command: 'upgrade',
+              newPid: outcome.pid,
+              pounceVersion: outcome.pounceVersion,
+              nodeVersion: outcome.nodeVersion,
+              upgrades: outcome.upgrades,
+            }
+          : { ok: false, error: outcome.reason },
+      );
+      return;
+    }
     case 'scale': {
       if (!Number.isInteger(request.workers) || request.workers < 1) {
-        reply(
-          connection,
-          { ok: false, error: 'the number of workers must be an integer of 1 or more' },
-          true,
-        );
+        answer({ ok: false, error: 'the number of workers must be an integer of 1 or more' });
         return;
       }
       const outcome = await supervisor.scale(request.workers, 'Scale requested through the control socket');
-      reply(
-        connection,
+      answer(
         outcome.ok
           ? { ok: true, command: 'scale', workers: outcome.workers, previous: outcome.previous }
           : { ok: false, error: outcome.reason },
-        true,
       );
       return;
     }
     case 'stop':
       // The connection stays open until this process exits: the client's wait ends with it.
-      reply(connection, { ok: true, command: 'stop' }, false);
+      answer({ ok: true, command: 'stop' }, false);
       supervisor.requestStop();
       return;
     default:
-      reply(
-        connection,
-        { ok: false, error: `unknown command ${JSON.stringify((request as { command?: unknown }).command)}` },
-        true,
-      );
+      answer({
+        ok: false,
+        error: `unknown command ${JSON.stringify((request as { command?: unknown }).command)}`,
+      });
   }
+}
+
+function upgradeInfo(upgrader: Upgrader | undefined) {
+  return (
+    upgrader?.info() ?? {
+      pounceVersion: POUNCE_VERSION,
+      nodeVersion: NODE_VERSION,
+      upgrades: 0,
+      upgradingTo: null,
+    }
+  );
 }

@@ -165,6 +165,48 @@ export const catalogue = {
     (f) => `Reload failed — continuing with previous version: ${f.reason}`,
   ),
   reloadAborted: event('warn', () => 'Reload aborted by shutdown'),
+  // Upgrades of pounce itself (src/upgrade/)
+  upgradeRequested: event<{ via: string }>(
+    'info',
+    (f) => `${f.via} — upgrading: starting a new supervisor from the pounce and Node on disk`,
+  ),
+  upgradeStarting: event<{ pid: number; node: string; pounceVersion: string }>(
+    'info',
+    (f) =>
+      `New supervisor started (pid ${f.pid}, pounce ${f.pounceVersion}, ${f.node}) — it takes over once its workers are ready`,
+  ),
+  upgradeRefused: event<{ reason: string }>('warn', (f) => `Upgrade refused: ${f.reason}`),
+  upgradeFailed: event<{ reason: string }>(
+    'error',
+    (f) => `Upgrade failed — this supervisor keeps serving: ${f.reason}`,
+  ),
+  upgradeComplete: event<{ pid: number; pounceVersion: string; nodeVersion: string; upgrades: number }>(
+    'info',
+    (f) =>
+      `Upgrade complete: pid ${f.pid} (pounce ${f.pounceVersion}, Node ${f.nodeVersion}) serves now (upgrade ${f.upgrades})`,
+  ),
+  handingOver: event<{ workers: number }>(
+    'info',
+    (f) => `Handed over to the new supervisor — draining ${f.workers} worker(s), then exiting`,
+  ),
+  handOverSignalIgnored: event<{ signal: string }>(
+    'info',
+    (f) => `${f.signal} ignored: this supervisor has handed over and exits once its workers have drained`,
+  ),
+  upgradeSuccessor: event<{ previousPid: number; upgrades: number }>(
+    'info',
+    (f) =>
+      `Started by pid ${f.previousPid} to upgrade it (upgrade ${f.upgrades}) — taking over once every worker is ready`,
+  ),
+  upgradeTookOver: event<{ previousPid: number }>(
+    'info',
+    (f) =>
+      `Took over from pid ${f.previousPid}: control socket, pid file and systemd main pid are this process's`,
+  ),
+  upgradeAbandoned: event<{ reason: string }>(
+    'warn',
+    (f) => `The supervisor that started this one for an upgrade ${f.reason} — shutting down`,
+  ),
   signalIgnored: event<{ signal: string; state: string }>(
     'warn',
     (f) => `${f.signal} ignored: the server is ${f.state}`,

@@ -33,11 +33,18 @@ type CreateServerHandle = (
 
 interface Closable {
   close: (cb?: () => void) => void;
+  /** The socket's file descriptor (libuv stream handles have one on Unix; -1 when closed). */
+  fd?: number;
 }
 
 export interface KeptSockets {
   /** Closes every kept socket for real (unlinking unix socket paths). Call once, on exit. */
   closeAll(): void;
+  /**
+   * The file descriptors of the kept sockets, for an upgrade to hand to the next supervisor
+   * (src/upgrade/). Empty until a worker has listened (the cluster creates the handle then).
+   */
+  fds(): number[];
 }
 
 /** Returns undefined if this Node has no net._createServerHandle to wrap (the protection is then off). */
@@ -62,6 +69,9 @@ export function keepListeningSocketsOpen(): KeptSockets | undefined {
     closeAll() {
       for (const { close } of kept.values()) close();
       kept.clear();
+    },
+    fds() {
+      return [...kept.values()].map(({ handle }) => handle.fd ?? -1).filter((fd) => fd >= 0);
     },
   };
 }

@@ -21,7 +21,7 @@ import { withTimeout } from '../timeout.ts';
 import { describeExit, WorkerProcess as Worker, type WorkerProcess } from './worker-process.ts';
 
 export type SupervisorState = 'starting' | 'serving' | 'reloading' | 'stopping' | 'stopped';
-export type SupervisorSignal = 'SIGHUP' | 'SIGTERM' | 'SIGINT' | 'SIGTTIN' | 'SIGTTOU';
+export type SupervisorSignal = 'SIGHUP' | 'SIGTERM' | 'SIGINT' | 'SIGTTIN' | 'SIGTTOU' | 'SIGUSR2';
 type Action =
   | 'reload'
   | 'queueReload'
@@ -30,11 +30,25 @@ type Action =
   | 'exitNow'
   | 'scaleUp'
   | 'scaleDown'
+  | 'upgrade'
   | 'ignore';
+
+/** Stopping and stopped: only a second SIGTERM/SIGINT does something (exits at once). */
+const WINDING_DOWN: Readonly<Record<SupervisorSignal, Action>> = {
+  SIGHUP: 'ignore',
+  SIGTERM: 'exitNow',
+  SIGINT: 'exitNow',
+  SIGTTIN: 'ignore',
+  SIGTTOU: 'ignore',
+  SIGUSR2: 'ignore',
+};
 
 /** What each signal does in each state. */
 // SIGTTIN/SIGTTOU change the wanted number of workers by one (never below 1). While starting or
 // reloading the new number is recorded and applied once the server is serving again.
+// SIGUSR2 upgrades pounce itself (src/upgrade/): a new supervisor from the pounce and Node on disk
+// takes the listening sockets over. Only a serving server upgrades: while starting or reloading
+// the generation to hand over is not settled, and a stopping server has nothing to hand over.
 export const SIGNAL_TABLE: Readonly<Record<SupervisorState, Readonly<Record<SupervisorSignal, Action>>>> = {
   // A reload before the first generation is up has nothing to replace.
   starting: {
@@ -43,6 +57,7 @@ export const SIGNAL_TABLE: Readonly<Record<SupervisorState, Readonly<Record<Supe
     SIGINT: 'shutdown',
     SIGTTIN: 'scaleUp',
     SIGTTOU: 'scaleDown',
+    SIGUSR2: 'ignore',
   },
   serving: {
     SIGHUP: 'reload',
@@ -50,6 +65,7 @@ export const SIGNAL_TABLE: Readonly<Record<SupervisorState, Readonly<Record<Supe
     SIGINT: 'shutdown',
     SIGTTIN: 'scaleUp',
     SIGTTOU: 'scaleDown',
+    SIGUSR2: 'upgrade',
   },
   // Any number of SIGHUPs during a reload queue exactly one more reload: the code on disk may have
   // changed again after the running reload imported it.
@@ -59,10 +75,11 @@ export const SIGNAL_TABLE: Readonly<Record<SupervisorState, Readonly<Record<Supe
     SIGINT: 'abortReloadAndShutdown',
     SIGTTIN: 'scaleUp',
     SIGTTOU: 'scaleDown',
+    SIGUSR2: 'ignore',
   },
   // The second SIGTERM/SIGINT: the user means it.
-  stopping: { SIGHUP: 'ignore', SIGTERM: 'exitNow', SIGINT: 'exitNow', SIGTTIN: 'ignore', SIGTTOU: 'ignore' },
-  stopped: { SIGHUP: 'ignore', SIGTERM: 'exitNow', SIGINT: 'exitNow', SIGTTIN: 'ignore', SIGTTOU: 'ignore' },
+  stopping: WINDING_DOWN,
+  stopped: WINDING_DOWN,
 };
 
 export type ReloadOutcome = { ok: true; generation: number } | { ok: false; reason: string };
@@ -82,6 +99,8 @@ export interface SupervisorEvents {
   stopping: [{ budgetMs: number }];
   /** The wanted number of workers changed. */
   scaled: [{ workers: number; previous: number }];
+  /** SIGUSR2 asked for an upgrade of pounce itself (src/upgrade/ runs it). */
+  upgradeSignal: [];
 }
 
 export interface WorkerStatus {
@@ -263,6 +282,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         void this.scale(wanted, `Received ${signal}`);
         return;
       }
+      case 'upgrade':
+        this.emit('upgradeSignal');
+        return;
       case 'ignore':
         if (signal === 'SIGHUP') this.#log.event('reloadIgnored', { state: this.#state });
         else this.#log.event('signalIgnored', { signal, state: this.#state });
@@ -429,13 +451,27 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   /** Graceful shutdown of every worker in parallel. Resolves with the exit status. */
   stop(exitCode = 0): Promise<number> {
+    return this.#end('shutdown', exitCode);
+  }
+
+  /**
+   * The end of an upgrade (src/upgrade/): a new supervisor serves on the same sockets now. Every
+   * worker drains as in a reload — it stops accepting at once, so new connections go to the new
+   * supervisor's workers, and finishes what it has — and none is replaced. Resolves once all exited.
+   */
+  handOver(): Promise<number> {
+    return this.#end('handOver', 0);
+  }
+
+  /** Retires every worker, once: a shutdown (health 503, systemd told) or an upgrade's hand-over. */
+  #end(how: 'shutdown' | 'handOver', exitCode: number): Promise<number> {
     this.#stopping ??= (async () => {
       this.#state = 'stopping';
-      this.emit('stopping', { budgetMs: this.#retireBudgetMs('shutdown') });
+      if (how === 'shutdown') this.emit('stopping', { budgetMs: this.#retireBudgetMs('shutdown') });
       this.#abortReload?.abort();
       const live = [...this.#workers];
-      this.#log.event('shuttingDown', { workers: live.length });
-      await this.#retire(live, 'shutdown');
+      this.#log.event(how === 'shutdown' ? 'shuttingDown' : 'handingOver', { workers: live.length });
+      await this.#retire(live, how === 'shutdown' ? 'shutdown' : 'reload');
       this.#state = 'stopped';
       clearInterval(this.#watchdog);
       this.#log.event('allStopped');

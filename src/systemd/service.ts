@@ -12,6 +12,10 @@
 //   shutdown      STOPPING=1 + STATUS + EXTEND_TIMEOUT_USEC: the drain may legitimately run longer
 //                 than TimeoutStopSec; systemd still kills pounce at pounce's own deadline
 //   watchdog      WATCHDOG=1 every WATCHDOG_USEC/2 when systemd asks for it (WatchdogSec=)
+//   upgrade       the old supervisor: MAINPID=<new pid> + STATUS, then nothing more (it is no longer
+//                 the service); the new one, once it has taken over: READY=1 + STATUS. systemd
+//                 accepts MAINPID= from the main pid (NotifyAccess=main suffices) for a process of
+//                 the unit's cgroup, which the new supervisor, a child of the old, is.
 //
 // EXTEND_TIMEOUT_USEC only ever extends systemd's timeout, so sending pounce's own bound is safe
 // whatever the unit configures.
@@ -28,6 +32,10 @@ export interface SystemdLink {
   /** Delivers what is still queued (the helper transport), at most `timeoutMs`. */
   flush(timeoutMs: number): Promise<void>;
   close(): void;
+  /** An upgrade's cutover: `pid` is the service's main pid now; this process says nothing more. */
+  handOver(pid: number): void;
+  /** The cutover failed after handOver(): this process is the main pid again. */
+  takeBack(): void;
 }
 
 export function workersText(n: number): string {
@@ -79,19 +87,32 @@ export function linkSystemd(
     log.event('notifyUnavailable', { reason: opened.reason });
     return undefined;
   }
-  const notifier: Notifier = opened.notifier;
-  log.event('notifyTransport', { transport: notifier.transport });
-  if (notifier.transport === 'helper' && process.getuid?.() !== 0) log.event('notifyHelper');
+  log.event('notifyTransport', { transport: opened.notifier.transport });
+  if (opened.notifier.transport === 'helper' && process.getuid?.() !== 0) log.event('notifyHelper');
 
   let stopping = false;
+  /** Set once this process has handed the service over to a new supervisor (an upgrade). */
+  let handedOver = false;
+  const inner = opened.notifier;
+  const notifier: Notifier = {
+    transport: inner.transport,
+    send: (state) => {
+      if (!handedOver) inner.send(state);
+    },
+    flush: (timeoutMs) => inner.flush(timeoutMs),
+    close: () => inner.close(),
+  };
   const serving = () =>
     `serving ${workersText(supervisor.workersWanted)}, generation ${supervisor.generation}`;
   const usec = (ms: number) => ms * 1000;
 
-  notifier.send({
-    STATUS: `starting ${workersText(supervisor.workersWanted)}`,
-    EXTEND_TIMEOUT_USEC: usec(config.startupTimeout * 1000 + 4000),
-  });
+  // A supervisor started by an upgrade links only once it serves and has taken over.
+  if (supervisor.state === 'serving') notifier.send({ READY: 1, STATUS: serving() });
+  else
+    notifier.send({
+      STATUS: `starting ${workersText(supervisor.workersWanted)}`,
+      EXTEND_TIMEOUT_USEC: usec(config.startupTimeout * 1000 + 4000),
+    });
   supervisor.on('ready', () => notifier.send({ READY: 1, STATUS: serving() }));
   supervisor.on('reloadStarted', ({ generation, budgetMs }) =>
     notifier.send({
@@ -140,6 +161,14 @@ export function linkSystemd(
     close() {
       clearInterval(watchdog);
       notifier.close();
+    },
+    handOver(pid) {
+      notifier.send({ MAINPID: pid, STATUS: `upgrading: pid ${pid} takes over` });
+      handedOver = true;
+    },
+    takeBack() {
+      handedOver = false;
+      notifier.send({ MAINPID: process.pid, STATUS: serving() });
     },
   };
 }

@@ -107,10 +107,11 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     void drainAndExit('shutdown');
   });
 }
-// SIGHUP reloads and SIGTTIN/SIGTTOU scale: orders for the supervisor. Sent to the whole process
-// group (a terminal hang-up, `kill -HUP -PGID`) they must not kill (SIGHUP's default action) or
-// stop (SIGTTIN/SIGTTOU's) a worker with requests in flight; the supervisor acts on them.
-for (const signal of ['SIGHUP', 'SIGTTIN', 'SIGTTOU'] as const) process.on(signal, () => {});
+// SIGHUP reloads, SIGTTIN/SIGTTOU scale and SIGUSR2 upgrades: orders for the supervisor. Sent to the
+// whole process group (a terminal hang-up, `kill -HUP -PGID`) they must not kill (SIGHUP's and
+// SIGUSR2's default action) or stop (SIGTTIN/SIGTTOU's) a worker with requests in flight; the
+// supervisor acts on them.
+for (const signal of ['SIGHUP', 'SIGTTIN', 'SIGTTOU', 'SIGUSR2'] as const) process.on(signal, () => {});
 // The supervisor is gone (killed with SIGKILL, crashed): exit now rather than serve unsupervised.
 process.on('disconnect', () => process.exit(0));
 

@@ -4,12 +4,12 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { StatusReport } from '../../src/supervisor/supervisor.ts';
+import type { ServerStatus } from '../../src/control/protocol.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(ROOT, 'src/cli/main.ts');
@@ -199,11 +199,11 @@ export async function startServer(
   return Object.assign(proc, { url, port: Number(new URL(url).port), control });
 }
 
-/** Runs `pounce reload|stop|status|scale` against a server started by startServer. */
+/** Runs `pounce reload|stop|status|scale|upgrade` against a server started by startServer. */
 export function control(
   t: TestContext,
   server: { control: string },
-  command: 'reload' | 'stop' | 'status' | 'scale',
+  command: 'reload' | 'stop' | 'status' | 'scale' | 'upgrade',
   extra: string[] = [],
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return runPounce(t, [command, '--control-socket', server.control, ...extra], { timeoutMs: 60_000 });
@@ -237,10 +237,10 @@ export function appPath(name: string): string {
 }
 
 /** `pounce status --json` of a server started by startServer (or any server with a control socket path). */
-export async function serverStatus(t: TestContext, server: { control: string }): Promise<StatusReport> {
+export async function serverStatus(t: TestContext, server: { control: string }): Promise<ServerStatus> {
   const result = await control(t, server, 'status', ['--json']);
   if (result.code !== 0) throw new Error(`pounce status failed: ${result.stderr}`);
-  return JSON.parse(result.stdout) as StatusReport;
+  return JSON.parse(result.stdout) as ServerStatus;
 }
 
 /** Polls `predicate` until it holds; throws (naming `what`) after `timeoutMs`. */
@@ -262,5 +262,19 @@ export function isAlive(pid: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * True once `pid` has exited: gone, or a zombie nobody has reaped yet (a supervisor replaced by an
+ * upgrade is re-parented, and what it is re-parented to may reap late or never).
+ */
+export function hasExited(pid: number): boolean {
+  if (!isAlive(pid)) return true;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
   }
 }

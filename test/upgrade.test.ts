@@ -1,0 +1,236 @@
+// `pounce upgrade` (and SIGUSR2): a new supervisor from the pounce and Node on disk takes the
+// listening sockets over, and the old one drains and exits — on real processes, under load.
+//
+// Every supervisor of a test is in the process group of the first one (the new supervisor is its
+// child, not detached), so the helper's kill(-pgid) at the end of each test reaches all of them,
+// whichever is alive by then.
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, type TestContext, test } from 'node:test';
+import { mixedLoad, summarize } from '../bench/load-generator.ts';
+import type { ServerStatus } from '../src/control/protocol.ts';
+import { request } from './helpers/http.ts';
+import { notifySocket } from './helpers/notify-socket.ts';
+import {
+  control,
+  FIXTURES,
+  hasExited,
+  type PounceProcess,
+  scratchDir,
+  serverStatus,
+  startServer,
+  waitFor,
+} from './helpers/pounce.ts';
+import { appSource, ReloadableApp } from './helpers/reloadable-app.ts';
+
+// A second Node major, from its own npm prefix (test/fixtures/node24/package.json explains why).
+const NODE_24_DIR = path.join(FIXTURES, 'node24');
+const NODE_24 = path.join(NODE_24_DIR, 'node_modules/node/bin/node');
+
+/** Installs Node 24 from the prefix's lockfile if a fresh clone does not have it yet (.ci/run does). */
+function ensureNode24(): void {
+  if (existsSync(NODE_24)) return;
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund'], {
+    cwd: NODE_24_DIR,
+    stdio: 'ignore',
+    timeout: 600_000,
+  });
+}
+
+/** An app in a scratch directory whose next version's workers take `ms` to start. */
+function slowToStartNext(t: TestContext, ms: number) {
+  const file = path.join(scratchDir(t, 'pounce-upgrade-'), 'app.mjs');
+  writeFileSync(file, appSource('v1'));
+  return {
+    file,
+    writeSlowVersion: () =>
+      writeFileSync(
+        file,
+        `${appSource('v2')}\nexport function onStartup() { return new Promise((r) => setTimeout(r, ${ms})); }\n`,
+      ),
+  };
+}
+
+/** `pounce upgrade` that must succeed; returns the status before and after. */
+async function upgrade(
+  t: TestContext,
+  server: { control: string },
+  extra: string[] = [],
+): Promise<{ before: ServerStatus; after: ServerStatus }> {
+  const before = await serverStatus(t, server);
+  const result = await control(t, server, 'upgrade', extra);
+  assert.equal(result.code, 0, `pounce upgrade: ${result.stderr}`);
+  const after = await serverStatus(t, server);
+  assert.notEqual(after.pid, before.pid, 'a new supervisor serves');
+  assert.match(result.stdout, new RegExp(`^Upgrade complete: pid ${after.pid} \\(pounce `));
+  return { before, after };
+}
+
+/** The old supervisor and every worker it had have exited. */
+async function oldOneGone(status: ServerStatus): Promise<void> {
+  const pids = [status.pid, ...status.workers.map((w) => w.pid)];
+  await waitFor(`supervisor ${status.pid} and its workers to exit`, () => pids.every(hasExited), 60_000);
+}
+
+/** The pid of the new supervisor the old one started (from its log line). */
+async function successorPid(server: PounceProcess, nth: number): Promise<number> {
+  await server.waitForCount('upgradeStarting', nth);
+  return Number(server.logs.filter((l) => l.event === 'upgradeStarting')[nth - 1]!.pid);
+}
+
+describe('pounce upgrade', () => {
+  test('10 upgrades in a row under mixed load: 0 failed requests, a new supervisor each time, none of the old ones left', async (t) => {
+    const app = new ReloadableApp('v0');
+    const server = await startServer(t, app.file, ['--workers', '2']);
+    const load = mixedLoad(server.url);
+    const pids = new Set([server.pid]);
+    try {
+      for (let i = 1; i <= 10; i++) {
+        const { before, after } = await upgrade(t, server);
+        assert.equal(after.upgrades, i);
+        assert.equal(after.state, 'serving');
+        assert.equal(after.workers.filter((w) => w.state === 'ready').length, 2);
+        assert.ok(!pids.has(after.pid), `pid ${after.pid} is new`);
+        pids.add(after.pid);
+        await oldOneGone(before);
+      }
+    } finally {
+      load.stop();
+    }
+    const report = await load.done;
+    t.diagnostic(`10 upgrades: ${summarize(report)}`);
+    assert.equal(report.failed, 0, `${summarize(report)}\n${JSON.stringify(report.samples, null, 1)}`);
+    assert.ok(report.total > 500, `enough load to mean something: ${report.total}`);
+    for (const kind of ['keepAlive', 'fresh', 'post', 'slow'] as const)
+      assert.ok(report.byLoop[kind] > 0, kind);
+  });
+
+  test('to another Node major and back (--node), under load: status reports each version, 0 failed requests', async (t) => {
+    ensureNode24();
+    const app = new ReloadableApp('v0');
+    const server = await startServer(t, app.file, ['--workers', '2']);
+    const load = mixedLoad(server.url);
+    try {
+      const first = await serverStatus(t, server);
+      assert.equal(first.nodeVersion, process.versions.node);
+      const down = await upgrade(t, server, ['--node', NODE_24]);
+      assert.match(down.after.nodeVersion, /^24\./);
+      assert.notEqual(down.after.nodeVersion.split('.')[0], process.versions.node.split('.')[0]);
+      await oldOneGone(down.before);
+      const up = await upgrade(t, server, ['--node', process.execPath]);
+      assert.equal(up.after.nodeVersion, process.versions.node);
+      assert.equal(up.after.upgrades, 2);
+      await oldOneGone(up.before);
+    } finally {
+      load.stop();
+    }
+    const report = await load.done;
+    t.diagnostic(`Node 26 → 24 → 26: ${summarize(report)}`);
+    assert.equal(report.failed, 0, `${summarize(report)}\n${JSON.stringify(report.samples, null, 1)}`);
+  });
+
+  test('a new supervisor that cannot start changes nothing: the old one keeps serving, pounce upgrade exits 1 with the reason', async (t) => {
+    const app = new ReloadableApp('v1');
+    const server = await startServer(t, app.file);
+    const before = await serverStatus(t, server);
+
+    const missing = await control(t, server, 'upgrade', ['--node', '/nonexistent/bin/node']);
+    assert.equal(missing.code, 1);
+    assert.match(
+      missing.stderr,
+      /^pounce upgrade: failed — the Node executable \/nonexistent\/bin\/node does not exist/,
+    );
+
+    app.write('v2', 'throws-on-import');
+    const broken = await control(t, server, 'upgrade');
+    assert.equal(broken.code, 1);
+    assert.match(broken.stderr, /^pounce upgrade: failed — .*config for v2 is missing/);
+    // The new supervisor that failed was stopped.
+    await waitFor('the failed new supervisor to exit', async () => hasExited(await successorPid(server, 1)));
+
+    const after = await serverStatus(t, server);
+    assert.equal(after.pid, before.pid);
+    assert.equal(after.upgrades, 0);
+    assert.deepEqual(
+      after.workers.map((w) => w.pid),
+      before.workers.map((w) => w.pid),
+    );
+    assert.equal((await request(`${server.url}/version`)).body, 'v1');
+
+    // Fixed on disk, the next upgrade goes through.
+    app.write('v3');
+    const { after: upgraded } = await upgrade(t, server);
+    assert.equal(upgraded.upgrades, 1);
+    assert.equal((await request(`${server.url}/version`)).body, 'v3');
+  });
+
+  test('a second upgrade during one is refused; SIGUSR2 upgrades too', async (t) => {
+    const app = slowToStartNext(t, 1500);
+    const server = await startServer(t, app.file);
+    // The next supervisor's workers take a while to start.
+    app.writeSlowVersion();
+    const first = control(t, server, 'upgrade');
+    await server.waitForEvent('upgradeStarting');
+    const second = await control(t, server, 'upgrade');
+    assert.equal(second.code, 1);
+    assert.match(
+      second.stderr,
+      /^pounce upgrade: failed — an upgrade is already in progress \(new supervisor pid \d+\)/,
+    );
+    assert.equal((await first).code, 0, 'the first upgrade goes on');
+    assert.equal((await request(`${server.url}/version`)).body, 'v2');
+
+    const now = await serverStatus(t, server);
+    process.kill(now.pid, 'SIGUSR2');
+    await waitFor('the SIGUSR2 upgrade', async () => (await serverStatus(t, server)).upgrades === 2);
+    await oldOneGone(now);
+  });
+
+  test('SIGTERM during an upgrade shuts both supervisors down gracefully', async (t) => {
+    const app = slowToStartNext(t, 3000);
+    const server = await startServer(t, app.file);
+    app.writeSlowVersion();
+    const upgrading = control(t, server, 'upgrade');
+    const next = await successorPid(server, 1);
+    server.signal('SIGTERM');
+    const exit = await server.exited;
+    assert.equal(exit.code, 0, server.stderr());
+    assert.ok(hasExited(next), 'the new supervisor has stopped before the old one exited');
+    const outcome = await upgrading;
+    assert.equal(outcome.code, 1);
+    assert.match(outcome.stderr, /aborted: the server is shutting down/);
+  });
+
+  test('systemd: MAINPID= names the new supervisor, which then says READY=1; the old one says nothing more', async (t) => {
+    const notify = await notifySocket(t);
+    const app = new ReloadableApp('v1');
+    const server = await startServer(t, app.file, [], {
+      env: { NOTIFY_SOCKET: notify.socket, POUNCE_INTERNAL_NOTIFY_TRANSPORT: 'ffi' },
+    });
+    await notify.waitFor('READY=1', (m) => m.some((x) => x.startsWith('READY=1')));
+    const { before, after } = await upgrade(t, server);
+    await notify.waitFor('READY=1 from the new supervisor', () =>
+      notify.received.some((n) => n.pid === after.pid && n.message.startsWith('READY=1')),
+    );
+    await oldOneGone(before);
+    const mainPid = notify.received.findIndex(
+      (n) => n.pid === before.pid && n.message.split('\n').includes(`MAINPID=${after.pid}`),
+    );
+    const ready = notify.received.findIndex((n) => n.pid === after.pid && n.message.startsWith('READY=1'));
+    assert.ok(
+      mainPid >= 0,
+      `MAINPID=${after.pid} from pid ${before.pid}: ${JSON.stringify(notify.received)}`,
+    );
+    assert.ok(mainPid < ready, 'MAINPID= before the new READY=1');
+    // Nothing from the new one before the hand-over, nothing from the old one after it (no STOPPING=1).
+    assert.ok(notify.received.slice(0, mainPid).every((n) => n.pid === before.pid));
+    assert.ok(notify.received.slice(mainPid + 1).every((n) => n.pid === after.pid));
+    // And the new one reports its own shutdown.
+    await control(t, server, 'stop');
+    await notify.waitFor('STOPPING=1', (m) => m.some((x) => x.startsWith('STOPPING=1')));
+    assert.equal(notify.received.find((n) => n.message.startsWith('STOPPING=1'))?.pid, after.pid);
+  });
+});
