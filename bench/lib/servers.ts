@@ -20,6 +20,8 @@ import {
 } from './procs.ts';
 
 export const HELLO_APP = path.join(APPS, 'hello.ts');
+/** The same listener in a script that starts its own server: what pounce serves as a server script. */
+export const HELLO_SCRIPT = path.join(APPS, 'raw-single.ts');
 export const HOOK_APP = path.join(APPS, 'startup-hook.ts');
 
 export interface Server {
@@ -171,7 +173,7 @@ export function startRawCluster(workers: number, options: { noWait?: boolean } =
 }
 
 export function startRawSingle(options: { noWait?: boolean } = {}): Promise<Server> {
-  return startRaw('single raw node:http process', path.join(APPS, 'raw-single.ts'), {}, options);
+  return startRaw('single raw node:http process', HELLO_SCRIPT, {}, options);
 }
 
 export async function startPm2Cluster(pm2: Pm2, instances: number): Promise<Server> {

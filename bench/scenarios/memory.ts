@@ -178,6 +178,7 @@ export function memorySection(
   const keys = [...new Set(samples.map((s) => s.contender))];
   const supervising: Record<string, string> = {
     pounce: 'supervisor',
+    'pounce script': 'supervisor',
     'raw cluster': 'cluster primary',
     'PM2 cluster': 'PM2 daemon (God)',
     'single process': '—',

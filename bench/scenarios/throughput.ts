@@ -6,6 +6,7 @@
 import { type Ctx, code, type Section, table } from '../lib/context.ts';
 import { rssMb, sleep } from '../lib/procs.ts';
 import {
+  HELLO_SCRIPT,
   type Server,
   startPm2Cluster,
   startPounce,
@@ -35,6 +36,8 @@ export async function throughputScenario(ctx: Ctx): Promise<{ section: Section; 
   const pm2 = ctx.pm2;
   const contenders: Contender[] = [
     { key: 'pounce', start: () => startPounce({ workers: WORKERS }) },
+    // The same listener, in a script that calls listen() itself (server-script mode).
+    { key: 'pounce script', start: () => startPounce({ workers: WORKERS, app: HELLO_SCRIPT }) },
     { key: 'raw cluster', start: () => startRawCluster(WORKERS) },
     ...(pm2 ? [{ key: 'PM2 cluster', start: () => startPm2Cluster(pm2, WORKERS) }] : []),
     { key: 'single process', start: () => startRawSingle() },
@@ -52,7 +55,10 @@ export async function throughputScenario(ctx: Ctx): Promise<{ section: Section; 
       ctx.log(`  throughput round ${round}/${rounds}: ${contender.key}`);
       const server = await contender.start();
       try {
-        names.set(contender.key, server.name);
+        names.set(
+          contender.key,
+          contender.key === 'pounce script' ? `${server.name}, server script` : server.name,
+        );
         commands.push(server.command);
         if (warmSeconds > 0) await ctx.tool.measure(`${server.url}/`, warmSeconds, CONNECTIONS);
         const result = await ctx.tool.measure(`${server.url}/`, seconds, CONNECTIONS);
@@ -88,6 +94,7 @@ export async function throughputScenario(ctx: Ctx): Promise<{ section: Section; 
     ];
   });
   const pounce = rpsOf('pounce');
+  const script = rpsOf('pounce script');
   const perRound = (key: string) => (samples.get(key) ?? []).map((s) => fmt(s.rps)).join(', ');
   const roundsOf = (key: string) => (samples.get(key) ?? []).map((s) => s.rps);
   const overlap = Math.max(...roundsOf('pounce')) >= Math.min(...roundsOf('raw cluster'));
@@ -124,6 +131,15 @@ export async function throughputScenario(ctx: Ctx): Promise<{ section: Section; 
               : 'every pounce round is below every raw round, a real gap') +
             "; pounce's workers add drain-aware handling to each request (connection tracking, the request " +
             'signal) and accept on the shared handle where raw cluster uses round-robin',
+        },
+        {
+          name: 'Server script',
+          goal: '≥ 0.97× the same listener served as an export',
+          measured: `${fmt(script)} req/s = ${ratio(script, pounce)} of ${fmt(pounce)}`,
+          pass: script >= 0.97 * pounce,
+          why:
+            `per round, script ${perRound('pounce script')} req/s vs export ${perRound('pounce')} req/s; ` +
+            "a script's requests take one more call (pounce's emit in front of the script's own listeners)",
         },
       ],
     },
