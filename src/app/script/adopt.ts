@@ -49,6 +49,16 @@ export function adoptServer(server: ScriptServer): Adopted {
       }
       return appEmit.call(this, event, ...args);
     };
+    // pounce closes the listener during the drain. The script's own server.close() (from its held
+    // signal handler, after the drain) then finds it closed, and Node would call back with
+    // ERR_SERVER_NOT_RUNNING, which frameworks print (Next.js does) or treat as a failed shutdown.
+    // The close the script asked for has happened: call back without an error.
+    const close = server.close;
+    server.close = function closeAfterDrain(this: ScriptServer, callback?: (err?: Error) => void) {
+      if (this.listening) return close.call(this, callback);
+      if (callback) process.nextTick(callback);
+      return this;
+    } as typeof server.close;
     return {
       server,
       protocol,
