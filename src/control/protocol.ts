@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Config } from '../config/options.ts';
 import { configError } from '../errors.ts';
 import { socketPathTooLong } from '../fs/socket-path.ts';
-import type { StatusReport } from '../supervisor/supervisor.ts';
+import type { StatusReport } from '../supervisor/status.ts';
 
 export type ControlRequest =
   | { command: 'reload' }

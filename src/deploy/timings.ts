@@ -50,9 +50,17 @@ export function retireBudgetMs(c: Timeouts, reason: 'reload' | 'shutdown'): numb
   return clampTimer((seconds + c.shutdownHookTimeout) * 1000 + IDLE_GRACE_MS + BACKSTOP_SLACK_MS);
 }
 
-/** The longest a reload may take to reach its outcome (the new generation's start, and slack). */
+/**
+ * How long the supervisor waits for a generation to be ready: startupTimeout, which the worker
+ * enforces itself, and a second for its report to arrive (this catches a blocked event loop).
+ */
+export function startupBudgetMs(c: Pick<Config, 'startupTimeout'>): number {
+  return clampTimer(c.startupTimeout * 1000 + 1000);
+}
+
+/** The longest a start or a reload may take to reach its outcome (the new generation's start, and slack). */
 export function reloadBudgetMs(c: Pick<Config, 'startupTimeout'>): number {
-  return clampTimer(c.startupTimeout * 1000 + 1000 + BACKSTOP_SLACK_MS);
+  return clampTimer(startupBudgetMs(c) + BACKSTOP_SLACK_MS);
 }
 
 /**

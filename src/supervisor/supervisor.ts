@@ -1,15 +1,18 @@
-// The supervisor: runs generations of worker processes on the listening socket that Node's cluster
-// primary (this process) holds, swaps generations on reload without dropping a request, replaces
-// crashed workers, and shuts everything down gracefully.
+// The supervisor: runs generations of workers on the listening socket this process holds, swaps
+// generations on reload without dropping a request, replaces crashed and hung workers, and shuts
+// everything down gracefully.
 //
-// It is a state machine:  starting → serving ⇄ reloading → stopping → stopped
-// and SIGNAL_TABLE below says what every signal does in every state.
+// Its phase (phase.ts) is one value changed only by #enter; what every signal does in every phase
+// is SIGNAL_TABLE (signal-table.ts); how many workers serve is decided in one step, #reconcile.
+// Starting and stopping workers is the WorkerPool's job (worker-pool.ts), crash bookkeeping the
+// CrashPolicy's (crash-policy.ts). What a worker runs in (a process today) is injected as a
+// SpawnWorker, so the whole state machine is tested in-process against fake workers
+// (test/supervisor-machine.test.ts).
 //
 // Besides reloads, one worker at a time is replaced through the same handoff (its successor is
-// ready before it drains): when it is signalled directly, or when it asks to be recycled
-// (maxRequests, maxMemory). The number of workers can change at runtime (scale(): SIGTTIN, SIGTTOU,
-// `pounce scale N`). The supervisor emits its lifecycle (ready, reload started/finished, stopping)
-// for the systemd integration.
+// ready before it drains): when it is signalled directly, when it asks to be recycled (maxRequests,
+// maxMemory), or when it stops answering its heartbeat. The supervisor emits its lifecycle (ready,
+// reload started/finished, stopping) for the systemd integration.
 
 import { EventEmitter } from 'node:events';
 import type { Config } from '../config/options.ts';
@@ -17,70 +20,19 @@ import { reloadBudgetMs, retireBudgetMs } from '../deploy/timings.ts';
 import { ErrorCode, type ErrorCode as ErrorCodeType, PounceError } from '../errors.ts';
 import type { InheritedFd, RecycleReason } from '../ipc/messages.ts';
 import type { Logger } from '../log/logger.ts';
-import { withTimeout } from '../timeout.ts';
-import { describeExit, WorkerProcess as Worker, type WorkerProcess } from './worker-process.ts';
+import { WINDOW_MS as CRASH_WINDOW_MS, CrashPolicy } from './crash-policy.ts';
+import type { Phase, PhaseName } from './phase.ts';
+import { spawnProcessWorker } from './process-transport.ts';
+import { SIGNAL_TABLE, type SupervisorSignal } from './signal-table.ts';
+import { type StatusReport, workerStatuses } from './status.ts';
+import type { WorkerHandle } from './worker-handle.ts';
+import { WorkerPool } from './worker-pool.ts';
+import type { SpawnWorker } from './worker-transport.ts';
 
-export type SupervisorState = 'starting' | 'serving' | 'reloading' | 'stopping' | 'stopped';
-export type SupervisorSignal = 'SIGHUP' | 'SIGTERM' | 'SIGINT' | 'SIGTTIN' | 'SIGTTOU' | 'SIGUSR2';
-type Action =
-  | 'reload'
-  | 'queueReload'
-  | 'shutdown'
-  | 'abortReloadAndShutdown'
-  | 'exitNow'
-  | 'scaleUp'
-  | 'scaleDown'
-  | 'upgrade'
-  | 'ignore';
-
-/** Stopping and stopped: only a second SIGTERM/SIGINT does something (exits at once). */
-const WINDING_DOWN: Readonly<Record<SupervisorSignal, Action>> = {
-  SIGHUP: 'ignore',
-  SIGTERM: 'exitNow',
-  SIGINT: 'exitNow',
-  SIGTTIN: 'ignore',
-  SIGTTOU: 'ignore',
-  SIGUSR2: 'ignore',
-};
-
-/** What each signal does in each state. */
-// SIGTTIN/SIGTTOU change the wanted number of workers by one (never below 1). While starting or
-// reloading the new number is recorded and applied once the server is serving again.
-// SIGUSR2 upgrades pounce itself (src/upgrade/): a new supervisor from the pounce and Node on disk
-// takes the listening sockets over. Only a serving server upgrades: while starting or reloading
-// the generation to hand over is not settled, and a stopping server has nothing to hand over.
-export const SIGNAL_TABLE: Readonly<Record<SupervisorState, Readonly<Record<SupervisorSignal, Action>>>> = {
-  // A reload before the first generation is up has nothing to replace.
-  starting: {
-    SIGHUP: 'ignore',
-    SIGTERM: 'shutdown',
-    SIGINT: 'shutdown',
-    SIGTTIN: 'scaleUp',
-    SIGTTOU: 'scaleDown',
-    SIGUSR2: 'ignore',
-  },
-  serving: {
-    SIGHUP: 'reload',
-    SIGTERM: 'shutdown',
-    SIGINT: 'shutdown',
-    SIGTTIN: 'scaleUp',
-    SIGTTOU: 'scaleDown',
-    SIGUSR2: 'upgrade',
-  },
-  // Any number of SIGHUPs during a reload queue exactly one more reload: the code on disk may have
-  // changed again after the running reload imported it.
-  reloading: {
-    SIGHUP: 'queueReload',
-    SIGTERM: 'abortReloadAndShutdown',
-    SIGINT: 'abortReloadAndShutdown',
-    SIGTTIN: 'scaleUp',
-    SIGTTOU: 'scaleDown',
-    SIGUSR2: 'ignore',
-  },
-  // The second SIGTERM/SIGINT: the user means it.
-  stopping: WINDING_DOWN,
-  stopped: WINDING_DOWN,
-};
+export type { SupervisorSignal } from './signal-table.ts';
+export { SIGNAL_TABLE } from './signal-table.ts';
+export type { StatusReport, WorkerStatus } from './status.ts';
+export type SupervisorState = PhaseName;
 
 export type ReloadOutcome = { ok: true; generation: number } | { ok: false; reason: string };
 export type ScaleOutcome = { ok: true; workers: number; previous: number } | { ok: false; reason: string };
@@ -103,40 +55,6 @@ export interface SupervisorEvents {
   upgradeSignal: [];
 }
 
-export interface WorkerStatus {
-  id: number;
-  pid: number;
-  generation: number;
-  /** starting, ready, draining, drained, stopped — or unresponsive while it misses its heartbeats. */
-  state: string;
-  connections: number | null;
-  uptimeSeconds: number;
-}
-
-export interface StatusReport {
-  pid: number;
-  state: SupervisorState;
-  generation: number;
-  /** The wanted number of workers (`workers`, changed by SIGTTIN/SIGTTOU and `pounce scale`). */
-  workersWanted: number;
-  url: string | undefined;
-  uptimeSeconds: number;
-  /** Unexpected worker exits and uncaught errors within the last CRASH_WINDOW_MS. */
-  crashesLastMinute: number;
-  /** More than MAX_CRASHES of them: the server is in a crash loop (and keeps replacing workers). */
-  crashLoop: boolean;
-  workers: WorkerStatus[];
-}
-
-/**
- * More crashes than this within CRASH_WINDOW_MS is a crash loop: reported loudly, and the end of the
- * server only with exitOnCrashLoop. A server that can still replace its workers keeps doing so: a
- * crash loop caused by requests (a handler that throws) must not let clients take the server down.
- */
-const MAX_CRASHES = 5;
-const CRASH_WINDOW_MS = 60_000;
-const RESTART_BASE_DELAY_MS = 100;
-const RESTART_MAX_DELAY_MS = 5_000;
 /** How long a worker's own SIGTERM/SIGINT waits for the supervisor's (a group signal) before a handoff. */
 const GROUP_SIGNAL_WINDOW_MS = 200;
 /** How long a worker that failed to become ready may take to exit after being told to drain. */
@@ -157,50 +75,60 @@ export interface SupervisorOptions {
   log: Logger;
   /** Ends the process with a status (after a crash loop, a second signal, a finished shutdown). */
   exit: (code: number) => void;
+  /** Starts one worker; a process by default (the tests inject fakes). */
+  spawnWorker?: SpawnWorker;
 }
 
 export class Supervisor extends EventEmitter<SupervisorEvents> {
   readonly startedAt = Date.now();
   readonly #config: Config;
-  readonly #app: string;
-  readonly #cwd: string;
-  readonly #inheritedFds: readonly InheritedFd[];
   readonly #log: Logger;
   readonly #exit: (code: number) => void;
-  #state: SupervisorState = 'starting';
+  readonly #pool: WorkerPool;
+  readonly #crashes = new CrashPolicy();
+  #phase: Phase = { name: 'starting' };
   /** The generation that serves (the newest that became ready). */
   #generation = 0;
   /** The last generation number handed out (a failed reload uses one up too). */
   #lastGeneration = 0;
-  readonly #workers = new Set<WorkerProcess>();
-  #nextWorkerId = 0;
   /** How many workers the serving generation should have. */
   #desired: number;
   /** Settles when the running reload has finished, old generation drained included. */
   #reloadDone: Promise<void> | undefined;
   #queuedReload: Promise<ReloadOutcome> | undefined;
-  #abortReload: AbortController | undefined;
-  #crashTimes: number[] = [];
-  /** Replacement workers in a row that died before they were ready: the restart backoff's exponent. */
-  #bootFailures = 0;
-  #inCrashLoop = false;
-  #watchdog: NodeJS.Timeout | undefined;
   #stopping: Promise<number> | undefined;
+  #watchdog: NodeJS.Timeout | undefined;
   #url: string | undefined;
 
   constructor(options: SupervisorOptions) {
     super();
     this.#config = options.config;
     this.#desired = options.config.workers;
-    this.#app = options.app;
-    this.#cwd = options.cwd;
-    this.#inheritedFds = options.inheritedFds ?? [];
     this.#log = options.log;
     this.#exit = options.exit;
+    this.#pool = new WorkerPool({
+      config: options.config,
+      app: options.app,
+      cwd: options.cwd,
+      inheritedFds: options.inheritedFds ?? [],
+      log: options.log,
+      spawnWorker: options.spawnWorker ?? spawnProcessWorker,
+      events: {
+        ready: () => this.#crashes.workerReady(),
+        exited: (worker, exit) => this.#onExit(worker, exit),
+        // A signal sent to the whole process group reaches the worker and the supervisor together,
+        // and the worker's report can arrive first: give the supervisor's own signal a moment to
+        // arrive (its shutdown then retires everyone) before replacing this one worker.
+        signalled: (worker, signal) =>
+          setTimeout(() => void this.#replace(worker, `it received ${signal}`), GROUP_SIGNAL_WINDOW_MS),
+        recycle: (worker, reason) => this.#recycle(worker, reason),
+        fatal: (worker, error) => this.#onFatal(worker, error),
+      },
+    });
   }
 
-  get state(): SupervisorState {
-    return this.#state;
+  get state(): PhaseName {
+    return this.#phase.name;
   }
 
   get url(): string | undefined {
@@ -217,32 +145,37 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return this.#desired;
   }
 
+  /** The one place the phase changes. */
+  #enter(phase: Phase): void {
+    this.#phase = phase;
+  }
+
   /** Starts generation 0; rejects with the first worker's failure if it cannot start. */
   async start(): Promise<void> {
     this.#watchdog = setInterval(() => this.#watch(), WATCHDOG_INTERVAL_MS).unref();
-    const fresh = this.#spawnGeneration(0);
+    const fresh = this.#pool.spawnGeneration(0, this.#desired);
     try {
-      await this.#allReady(fresh, undefined);
+      await this.#pool.allReady(fresh, undefined);
     } catch (err) {
-      if (this.#state !== 'starting') return; // a signal stopped the start; stop() ends the process
-      this.#state = 'stopping';
+      if (this.#phase.name !== 'starting') return; // a signal stopped the start; stop() ends the process
+      this.#enter({ name: 'stopping' });
       for (const worker of fresh) worker.kill();
       await Promise.all(fresh.map((w) => w.exited));
-      this.#state = 'stopped';
+      this.#enter({ name: 'stopped' });
       clearInterval(this.#watchdog);
       const code = (err as { code?: ErrorCodeType }).code ?? ErrorCode.STARTUP_TIMEOUT;
       throw new PounceError(code, `No worker could start: ${(err as Error).message}`);
     }
-    if (this.#state !== 'starting') return;
+    if (this.#phase.name !== 'starting') return;
     this.#url = fresh[0]?.url;
-    this.#state = 'serving';
+    this.#enter({ name: 'serving' });
     this.#log.event('listening', { url: this.#url ?? '?', workers: fresh.length });
     this.emit('ready', { generation: 0, workers: fresh.length });
     // SIGTTIN/SIGTTOU during the start changed the wanted count.
-    this.#rebalance();
+    this.#reconcile();
   }
 
-  /** Applies SIGNAL_TABLE. */
+  /** Does what SIGNAL_TABLE says `signal` does now. */
   handleSignal(signal: SupervisorSignal): void {
     this.#apply(signal, 'signal');
   }
@@ -252,121 +185,82 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    * retried deploy script must not turn a graceful shutdown into an immediate one).
    */
   requestStop(): void {
-    if (this.#state === 'stopping' || this.#state === 'stopped') return;
+    if (this.#shuttingDown()) return;
     this.#apply('SIGTERM', 'control');
   }
 
   #apply(signal: SupervisorSignal, origin: 'signal' | 'control'): void {
-    const exit = this.#exit;
-    const action = SIGNAL_TABLE[this.#state][signal];
+    const action = SIGNAL_TABLE[this.#phase.name][signal];
     switch (action) {
       case 'reload':
+        this.#log.event('reloadSignal');
+        void this.#beginReload();
+        return;
       case 'queueReload':
         this.#log.event('reloadSignal');
-        void this.reload();
+        void this.#queueReload();
         return;
       case 'shutdown':
       case 'abortReloadAndShutdown':
         if (origin === 'control') this.#log.event('stopRequested');
         else this.#log.event('signalShutdown', { signal });
-        void this.stop(0).then(exit);
+        // stop() aborts a reload that has not reached its cutover.
+        void this.stop(0).then(this.#exit);
         return;
       case 'exitNow':
         this.#log.event('signalForce', { signal });
-        for (const worker of this.#workers) worker.kill();
-        exit(1);
+        this.#pool.killAll();
+        this.#exit(1);
         return;
       case 'scaleUp':
-      case 'scaleDown': {
-        const wanted = this.#desired + (action === 'scaleUp' ? 1 : -1);
-        void this.scale(wanted, `Received ${signal}`);
+      case 'scaleDown':
+        void this.scale(this.#desired + (action === 'scaleUp' ? 1 : -1), `Received ${signal}`);
         return;
-      }
       case 'upgrade':
         this.emit('upgradeSignal');
         return;
       case 'ignore':
-        if (signal === 'SIGHUP') this.#log.event('reloadIgnored', { state: this.#state });
-        else this.#log.event('signalIgnored', { signal, state: this.#state });
+        if (signal === 'SIGHUP') this.#log.event('reloadIgnored', { state: this.#phase.name });
+        else this.#log.event('signalIgnored', { signal, state: this.#phase.name });
         return;
     }
   }
 
   /**
-   * Sets the number of workers (at least 1). Serving: new workers join the serving generation (the
-   * promise settles when they are ready), surplus ones drain as in a reload (the promise settles
-   * when they were told to). Starting or reloading: the number applies once serving again.
-   */
-  async scale(workers: number, via: string): Promise<ScaleOutcome> {
-    if (this.#state === 'stopping' || this.#state === 'stopped') {
-      this.#log.event('signalIgnored', { signal: via, state: this.#state });
-      return { ok: false, reason: `the server is ${this.#state}` };
-    }
-    const previous = this.#desired;
-    const wanted = Math.max(1, Math.min(MAX_WORKERS, Math.trunc(workers)));
-    if (wanted === previous) {
-      this.#log.event('scaleUnchanged', { via, workers: wanted, minimum: workers < 1 });
-      return { ok: true, workers: wanted, previous };
-    }
-    this.#desired = wanted;
-    this.#log.event('scaling', { via, previous, workers: wanted });
-    this.emit('scaled', { workers: wanted, previous });
-    if (this.#state !== 'serving') {
-      this.#log.event('scaleDeferred', { workers: wanted, state: this.#state });
-      return { ok: true, workers: wanted, previous };
-    }
-    // A new worker that cannot start (broken code on disk) is not a crash to restart in a loop: it is
-    // stopped and the wanted count goes back down by one.
-    let failed = 0;
-    await Promise.all(
-      this.#rebalance().map((worker) =>
-        worker.ready.catch(() => {
-          // A worker pounce itself retired meanwhile (a second scale) did not fail.
-          if (worker.exitExpected) return;
-          failed++;
-          worker.kill();
-        }),
-      ),
-    );
-    if (failed > 0 && this.#state === 'serving') {
-      const before = this.#desired;
-      this.#desired = Math.max(1, this.#desired - failed);
-      this.emit('scaled', { workers: this.#desired, previous: before });
-    }
-    if (failed > 0) {
-      return {
-        ok: false,
-        reason: `${failed} new worker(s) failed to start (see the server's log); running ${this.#current().length}`,
-      };
-    }
-    return { ok: true, workers: wanted, previous };
-  }
-
-  /**
-   * Reloads: spawn a new generation, wait until all of it is ready, then drain the old one.
-   * Resolves at the cutover — the new generation serving, the old one told to drain — or with the
-   * failure; the old generation's drain goes on after that (the reload is complete when it ends,
-   * and is logged then). During a reload, further requests share one queued reload.
+   * `pounce reload` (and the file watcher): what SIGHUP does now, by SIGNAL_TABLE. Resolves at the
+   * cutover — the new generation serving, the old one told to drain — or with the failure; the old
+   * generation's drain goes on after that (the reload is complete when it ends, and is logged then).
+   * During a reload, further requests share one queued reload.
    */
   reload(): Promise<ReloadOutcome> {
-    if (this.#state === 'reloading' && this.#reloadDone) {
-      if (!this.#queuedReload) {
-        this.#log.event('reloadQueued');
-        this.#queuedReload = this.#reloadDone.then(() => {
-          this.#queuedReload = undefined;
-          return this.#beginReload();
-        });
-      }
-      return this.#queuedReload;
+    const action = SIGNAL_TABLE[this.#phase.name].SIGHUP;
+    if (action === 'reload') return this.#beginReload();
+    if (action === 'queueReload') return this.#queueReload();
+    return this.#reloadRefused();
+  }
+
+  #reloadRefused(): Promise<ReloadOutcome> {
+    this.#log.event('reloadIgnored', { state: this.#phase.name });
+    return Promise.resolve({ ok: false, reason: `the server is ${this.#phase.name}` });
+  }
+
+  #queueReload(): Promise<ReloadOutcome> {
+    const running = this.#reloadDone;
+    if (!running) return this.#beginReload();
+    if (!this.#queuedReload) {
+      this.#log.event('reloadQueued');
+      this.#queuedReload = running.then(() => {
+        this.#queuedReload = undefined;
+        // By now the server may be stopping: the table decides again.
+        return SIGNAL_TABLE[this.#phase.name].SIGHUP === 'reload'
+          ? this.#beginReload()
+          : this.#reloadRefused();
+      });
     }
-    return this.#beginReload();
+    return this.#queuedReload;
   }
 
   #beginReload(): Promise<ReloadOutcome> {
-    if (this.#state !== 'serving') {
-      this.#log.event('reloadIgnored', { state: this.#state });
-      return Promise.resolve({ ok: false, reason: `the server is ${this.#state}` });
-    }
     let report: (outcome: ReloadOutcome) => void = () => {};
     const outcome = new Promise<ReloadOutcome>((resolve) => {
       report = resolve;
@@ -377,7 +271,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         const reason = `internal error: ${err instanceof Error ? err.message : String(err)}`;
         this.#log.event('reloadFailed', { reason });
         report({ ok: false, reason });
-        if (this.#state === 'reloading') this.#state = 'serving';
+        if (this.#phase.name === 'reloading') this.#enter({ name: 'serving' });
       })
       .finally(() => {
         this.#reloadDone = undefined;
@@ -386,23 +280,19 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   async #runReload(report: (outcome: ReloadOutcome) => void): Promise<void> {
-    this.#state = 'reloading';
     const abort = new AbortController();
-    this.#abortReload = abort;
     const oldGeneration = this.#generation;
-    const newGeneration = ++this.#lastGeneration;
-    this.#log.event('spawning', { workers: this.#desired, generation: newGeneration });
-    this.emit('reloadStarted', {
-      generation: newGeneration,
-      budgetMs: reloadBudgetMs(this.#config),
-    });
+    const generation = ++this.#lastGeneration;
+    this.#enter({ name: 'reloading', generation, cutover: false, abort });
+    this.#log.event('spawning', { workers: this.#desired, generation });
+    this.emit('reloadStarted', { generation, budgetMs: reloadBudgetMs(this.#config) });
     const finish = (outcome: ReloadOutcome) => {
       report(outcome);
       this.emit('reloadFinished', outcome);
     };
-    const fresh = this.#spawnGeneration(newGeneration);
+    const fresh = this.#pool.spawnGeneration(generation, this.#desired);
     try {
-      await this.#allReady(fresh, abort.signal);
+      await this.#pool.allReady(fresh, abort.signal);
     } catch (err) {
       if (abort.signal.aborted) {
         // stop() is already draining every worker, these included.
@@ -416,17 +306,19 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       // Workers that became ready may already have accepted connections on the shared socket: drain
       // them like an old generation. The others are told to drain too (one whose `ready` is still
       // in flight may have listened; one still importing exits at once) and killed if they hang.
-      const ready = fresh.filter((w) => w.wasReady);
       for (const worker of fresh) {
         if (worker.wasReady || !worker.alive) continue;
         worker.drain('reload');
         setTimeout(() => worker.kill(), NOT_READY_KILL_MS).unref();
       }
-      await this.#retire(ready, 'reload');
-      // A SIGTERM during that retire started the shutdown: the state is stopping now, not ours to reset.
-      if ((this.#state as SupervisorState) !== 'reloading') return;
-      this.#state = 'serving';
-      this.#rebalance();
+      await this.#pool.retire(
+        fresh.filter((w) => w.wasReady),
+        'reload',
+      );
+      // A SIGTERM during that retire started the shutdown: the phase is not ours to reset.
+      if (this.#phase.name !== 'reloading') return;
+      this.#enter({ name: 'serving' });
+      this.#reconcile();
       return;
     }
     if (abort.signal.aborted) {
@@ -435,18 +327,19 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       return;
     }
 
-    this.#generation = newGeneration;
-    const old = [...this.#workers].filter((w) => w.generation !== newGeneration && !w.exitExpected);
+    // The cutover: the new generation serves; from now on its crashes are replaced.
+    this.#generation = generation;
+    this.#enter({ name: 'reloading', generation, cutover: true });
+    const old = this.#pool.all.filter((w) => w.generation !== generation && !w.exitExpected);
     this.#log.event('drainingOld', { generation: oldGeneration });
-    finish({ ok: true, generation: newGeneration });
-    await this.#retire(old, 'reload');
-    if (this.#state === 'reloading') {
-      const workers = this.#current().length;
-      this.#log.event('reloadComplete', { workers, generation: newGeneration });
-      this.#state = 'serving';
-      this.emit('reloadComplete', { generation: newGeneration, workers });
-      this.#rebalance();
-    }
+    finish({ ok: true, generation });
+    await this.#pool.retire(old, 'reload');
+    if (this.#phase.name !== 'reloading') return;
+    const workers = this.#pool.active(generation).length;
+    this.#log.event('reloadComplete', { workers, generation });
+    this.#enter({ name: 'serving' });
+    this.emit('reloadComplete', { generation, workers });
+    this.#reconcile();
   }
 
   /** Graceful shutdown of every worker in parallel. Resolves with the exit status. */
@@ -466,13 +359,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Retires every worker, once: a shutdown (health 503, systemd told) or an upgrade's hand-over. */
   #end(how: 'shutdown' | 'handOver', exitCode: number): Promise<number> {
     this.#stopping ??= (async () => {
-      this.#state = 'stopping';
-      if (how === 'shutdown') this.emit('stopping', { budgetMs: this.#retireBudgetMs('shutdown') });
-      this.#abortReload?.abort();
-      const live = [...this.#workers];
+      const phase = this.#phase;
+      this.#enter({ name: 'stopping' });
+      if (how === 'shutdown') this.emit('stopping', { budgetMs: retireBudgetMs(this.#config, 'shutdown') });
+      if (phase.name === 'reloading' && !phase.cutover) phase.abort.abort();
+      const live = this.#pool.all;
       this.#log.event(how === 'shutdown' ? 'shuttingDown' : 'handingOver', { workers: live.length });
-      await this.#retire(live, how === 'shutdown' ? 'shutdown' : 'reload');
-      this.#state = 'stopped';
+      await this.#pool.retire(live, how === 'shutdown' ? 'shutdown' : 'reload');
+      this.#enter({ name: 'stopped' });
       clearInterval(this.#watchdog);
       this.#log.event('allStopped');
       return exitCode;
@@ -480,163 +374,112 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return this.#stopping;
   }
 
+  /**
+   * Sets the number of workers (at least 1). Serving: new workers join the serving generation (the
+   * promise settles when they are ready), surplus ones drain as in a reload (the promise settles
+   * when they were told to). Starting or reloading: the number applies once serving again.
+   */
+  async scale(workers: number, via: string): Promise<ScaleOutcome> {
+    const phase = this.#phase.name;
+    if (phase === 'stopping' || phase === 'stopped') {
+      this.#log.event('signalIgnored', { signal: via, state: phase });
+      return { ok: false, reason: `the server is ${phase}` };
+    }
+    const previous = this.#desired;
+    const wanted = Math.max(1, Math.min(MAX_WORKERS, Math.trunc(workers)));
+    if (wanted === previous) {
+      this.#log.event('scaleUnchanged', { via, workers: wanted, minimum: workers < 1 });
+      return { ok: true, workers: wanted, previous };
+    }
+    this.#desired = wanted;
+    this.#log.event('scaling', { via, previous, workers: wanted });
+    this.emit('scaled', { workers: wanted, previous });
+    if (phase !== 'serving') {
+      this.#log.event('scaleDeferred', { workers: wanted, state: phase });
+      return { ok: true, workers: wanted, previous };
+    }
+    // A new worker that cannot start (broken code on disk) is not a crash to restart in a loop: it is
+    // stopped and the wanted count goes back down by one.
+    let failed = 0;
+    await Promise.all(
+      this.#reconcile().map((worker) =>
+        worker.ready.catch(() => {
+          // A worker pounce itself retired meanwhile (a second scale) did not fail.
+          if (worker.exitExpected) return;
+          failed++;
+          worker.kill();
+        }),
+      ),
+    );
+    if (failed === 0) return { ok: true, workers: wanted, previous };
+    if (this.#phase.name === 'serving') {
+      const before = this.#desired;
+      this.#desired = Math.max(1, this.#desired - failed);
+      this.emit('scaled', { workers: this.#desired, previous: before });
+    }
+    const running = this.#pool.active(this.#generation).length;
+    return {
+      ok: false,
+      reason: `${failed} new worker(s) failed to start (see the server's log); running ${running}`,
+    };
+  }
+
   async status(): Promise<StatusReport> {
     const now = Date.now();
-    const workers = await Promise.all(
-      [...this.#workers].map(async (w) => ({
-        id: w.id,
-        pid: w.pid,
-        generation: w.generation,
-        state: w.unresponsive && w.alive ? 'unresponsive' : w.state,
-        connections: (await w.connections()) ?? null,
-        uptimeSeconds: Math.round((now - w.startedAt) / 1000),
-      })),
-    );
-    workers.sort((a, b) => a.id - b.id);
     return {
       pid: process.pid,
-      state: this.#state,
+      state: this.#phase.name,
       generation: this.#generation,
       workersWanted: this.#desired,
       url: this.#url,
       uptimeSeconds: Math.round((now - this.startedAt) / 1000),
-      crashesLastMinute: this.#recentCrashes(now).length,
-      crashLoop: this.#inCrashLoop,
-      workers,
+      crashesLastMinute: this.#crashes.crashesInWindow,
+      crashLoop: this.#crashes.inLoop,
+      workers: await workerStatuses(this.#pool.all, now),
     };
   }
 
-  #current(): WorkerProcess[] {
-    return [...this.#workers].filter((w) => w.generation === this.#generation && !w.exitExpected);
-  }
-
-  #spawnGeneration(generation: number): WorkerProcess[] {
-    return Array.from({ length: this.#desired }, () => this.#spawn(generation));
-  }
-
-  #spawn(generation: number): WorkerProcess {
-    const worker = new Worker({
-      workerId: this.#nextWorkerId++,
-      generation,
-      app: this.#app,
-      cwd: this.#cwd,
-      config: this.#config,
-      inheritedFds: this.#inheritedFds,
-    });
-    this.#workers.add(worker);
-    this.#log.event('workerSpawned', { worker: worker.id, generation, pid: worker.pid });
-    worker.ready.then(
-      () => {
-        this.#bootFailures = 0;
-        this.#log.event('workerReady', { worker: worker.id, generation, url: worker.url ?? '?' });
-      },
-      (err: Error & { code?: string }) => {
-        if (!worker.exitExpected) {
-          this.#log.event('workerFailed', {
-            worker: worker.id,
-            generation,
-            code: err.code ?? ErrorCode.WORKER,
-            reason: err.message,
-          });
-        }
-      },
-    );
-    worker.exited.then((info) => this.#onExit(worker, describeExit(info)));
-    // A signal sent to the whole process group reaches the worker and the supervisor together, and
-    // the worker's report can arrive first: give the supervisor's own signal a moment to arrive (its
-    // shutdown then retires everyone) before treating this as a request to replace one worker.
-    worker.onSignalled = (signal) => {
-      setTimeout(() => void this.#replace(worker, `it received ${signal}`), GROUP_SIGNAL_WINDOW_MS);
-    };
-    worker.onRecycle = (reason) => this.#recycle(worker, reason);
-    worker.onFatal = (error) => this.#onFatal(worker, error);
-    worker.onResponsive = () =>
-      this.#log.event('workerResponsive', {
-        worker: worker.id,
-        generation: worker.generation,
-        seconds: Math.round((Date.now() - worker.lastHeartbeat) / 1000),
-      });
-    return worker;
+  #shuttingDown(): boolean {
+    return this.#phase.name === 'stopping' || this.#phase.name === 'stopped';
   }
 
   /**
-   * Waits until every worker is ready. Rejects with the first failure, or when one is not ready
-   * within startupTimeout (the worker enforces it too; this catches a worker whose event loop is
-   * blocked), or when `abort` fires.
+   * The serving generation is the newest one: serving, or reloading after the cutover (while the old
+   * generation drains). Its workers are then kept at the wanted number, crashes included.
    */
-  async #allReady(workers: WorkerProcess[], abort: AbortSignal | undefined): Promise<void> {
-    const seconds = this.#config.startupTimeout;
-    const aborted = new Promise<never>((_, reject) => {
-      abort?.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
-    });
-    await withTimeout(
-      Promise.race([Promise.all(workers.map((w) => w.ready)), aborted]),
-      seconds * 1000 + 1000,
-      () =>
-        new PounceError(
-          ErrorCode.STARTUP_TIMEOUT,
-          `a worker did not become ready within startupTimeout (${seconds}s)`,
-        ),
-    );
-    // Ready once is not enough: a worker whose code throws right after listening has died by now.
-    const dead = workers.find((w) => !w.alive);
-    if (dead) throw new Error(`worker ${dead.id} exited right after it became ready`);
+  #servingGenerationSettled(): boolean {
+    const phase = this.#phase;
+    return phase.name === 'serving' || (phase.name === 'reloading' && phase.cutover);
   }
 
   /**
-   * Drains `workers` and waits until they have exited. Each worker reports `drained`, is released
-   * to exit, and is killed if it outlives its deadline (plus hooks and slack).
+   * The one step that decides how many workers serve: brings the serving generation to the wanted
+   * number — spawns the missing ones (and returns them), or drains the surplus as in a reload
+   * (workers still starting first, then the oldest). Does nothing while a generation is starting.
    */
-  async #retire(workers: WorkerProcess[], reason: 'reload' | 'shutdown'): Promise<void> {
-    const c = this.#config;
-    const [timeoutName, seconds] =
-      reason === 'reload'
-        ? (['reloadTimeout', c.reloadTimeout] as const)
-        : (['shutdownTimeout', c.shutdownTimeout] as const);
-
-    await Promise.all(
-      workers.map(async (worker) => {
-        if (!worker.alive) return;
-        worker.drain(reason);
-        // A worker already draining for a reload keeps that drain's deadline (drains run once).
-        const budgetMs = Math.max(
-          this.#retireBudgetMs(reason),
-          this.#retireBudgetMs(worker.drainReason ?? reason),
-        );
-        const since = Date.now();
-        const backstop = setTimeout(() => {
-          const waitedSeconds = Math.round((Date.now() - since) / 1000);
-          this.#log.event('workerKilled', { worker: worker.id, timeoutName, seconds, waitedSeconds });
-          worker.kill();
-        }, budgetMs);
-        void worker.drained.then(() => {
-          if (reason === 'reload' && worker.alive) {
-            this.#log.event('workerIdle', { worker: worker.id, generation: worker.generation });
-          }
-          worker.release();
-        });
-        await worker.exited;
-        clearTimeout(backstop);
-      }),
-    );
+  #reconcile(): WorkerHandle[] {
+    if (!this.#servingGenerationSettled()) return [];
+    const current = this.#pool.active(this.#generation);
+    if (current.length > this.#desired) {
+      const surplus = current
+        .sort((a, b) => Number(a.state === 'ready') - Number(b.state === 'ready') || a.id - b.id)
+        .slice(0, current.length - this.#desired);
+      for (const worker of surplus) worker.exitExpected = true;
+      void this.#pool.retire(surplus, 'reload');
+      return [];
+    }
+    return Array.from({ length: this.#desired - current.length }, () => this.#pool.spawn(this.#generation));
   }
 
-  /** The longest a worker may take to drain and exit before the supervisor kills it. */
-  #retireBudgetMs(reason: 'reload' | 'shutdown'): number {
-    return retireBudgetMs(this.#config, reason);
-  }
-
-  #onExit(worker: WorkerProcess, exit: string): void {
-    this.#workers.delete(worker);
-    if (this.#state === 'stopping' || this.#state === 'stopped' || worker.exitExpected) {
+  #onExit(worker: WorkerHandle, exit: string): void {
+    if (this.#shuttingDown() || worker.exitExpected) {
       this.#log.event('workerStopped', { worker: worker.id });
       return;
     }
     this.#log.event('workerCrashed', { worker: worker.id, generation: worker.generation, exit });
     // During boot, and during a reload before its cutover, the waiting code sees the failure itself.
     if (!this.#servingGenerationSettled() || worker.generation !== this.#generation) return;
-    if (!worker.wasReady) this.#bootFailures++;
-    this.#crashed();
+    this.#crashed(!worker.wasReady);
   }
 
   /**
@@ -644,46 +487,29 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    * requests in flight for a short time. It counts as a crash; a replacement is started (after the
    * crash backoff) while it drains, and it is released to exit like any retiring worker.
    */
-  #onFatal(worker: WorkerProcess, error: string): void {
+  #onFatal(worker: WorkerHandle, error: string): void {
     if (worker.exitExpected) return; // already retiring: its drain is running anyway
     this.#log.event('workerFatal', { worker: worker.id, generation: worker.generation, error });
     worker.exitExpected = true;
-    void this.#retire([worker], 'reload');
-    if (this.#state === 'stopping' || this.#state === 'stopped') return;
+    void this.#pool.retire([worker], 'reload');
     if (!this.#servingGenerationSettled() || worker.generation !== this.#generation) return;
-    this.#crashed();
+    this.#crashed(false);
   }
 
-  /**
-   * A worker of the serving generation crashed: count it, report a crash loop, and bring the
-   * generation back to strength after the backoff. The backoff grows only while replacements fail
-   * to boot (doubling from RESTART_BASE_DELAY_MS, capped at RESTART_MAX_DELAY_MS): broken code on
-   * disk must not become a fork storm, but a worker that crashed after serving (a request hit a bug)
-   * is replaced at once, since the code is known to boot. Only with exitOnCrashLoop does a crash
-   * loop end the server.
-   */
-  #crashed(): void {
-    const now = Date.now();
-    this.#crashTimes = this.#recentCrashes(now);
-    this.#crashTimes.push(now);
-    const crashes = this.#crashTimes.length;
+  /** A worker of the serving generation crashed: ask the crash policy, then reconcile after its delay. */
+  #crashed(beforeReady: boolean): void {
+    const verdict = this.#crashes.crashed(beforeReady);
     const seconds = CRASH_WINDOW_MS / 1000;
-    const delayMs = Math.min(RESTART_BASE_DELAY_MS * 2 ** this.#bootFailures, RESTART_MAX_DELAY_MS);
-    if (crashes > MAX_CRASHES) {
-      if (this.#config.exitOnCrashLoop) {
-        this.#log.event('crashLoop', { crashes, seconds });
-        void this.stop(1).then(this.#exit);
-        return;
-      }
-      if (!this.#inCrashLoop) this.#log.event('crashLoopContinuing', { crashes, seconds, delayMs });
-      this.#inCrashLoop = true;
+    if (verdict.inLoop && this.#config.exitOnCrashLoop) {
+      this.#log.event('crashLoop', { crashes: verdict.crashes, seconds });
+      void this.stop(1).then(this.#exit);
+      return;
     }
-    this.#log.event('workerRestarting', { generation: this.#generation, delayMs });
-    setTimeout(() => this.#rebalance(), delayMs);
-  }
-
-  #recentCrashes(now: number): number[] {
-    return this.#crashTimes.filter((t) => now - t < CRASH_WINDOW_MS);
+    if (verdict.loopStarted) {
+      this.#log.event('crashLoopContinuing', { crashes: verdict.crashes, seconds, delayMs: verdict.delayMs });
+    }
+    this.#log.event('workerRestarting', { generation: this.#generation, delayMs: verdict.delayMs });
+    setTimeout(() => this.#reconcile(), verdict.delayMs);
   }
 
   /**
@@ -695,30 +521,21 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   #watch(): void {
     const now = Date.now();
     const limitMs = this.#config.workerTimeout * 1000;
-    for (const worker of this.#workers) {
+    for (const worker of this.#pool.all) {
       if (!worker.wasReady || !worker.alive || worker.unresponsive) continue;
       if (now - worker.lastHeartbeat <= limitMs) continue;
       worker.unresponsive = true;
       const ids = { worker: worker.id, generation: worker.generation };
-      this.#log.event('workerUnresponsive', {
-        ...ids,
-        seconds: Math.round((now - worker.lastHeartbeat) / 1000),
-      });
+      const silentSeconds = () => Math.round((Date.now() - worker.lastHeartbeat) / 1000);
+      this.#log.event('workerUnresponsive', { ...ids, seconds: silentSeconds() });
       void this.#replace(worker, `it did not answer for ${this.#config.workerTimeout}s (workerTimeout)`);
       setTimeout(() => {
         if (!worker.alive || !worker.unresponsive) return;
-        this.#log.event('workerKilledUnresponsive', {
-          ...ids,
-          seconds: Math.round((Date.now() - worker.lastHeartbeat) / 1000),
-        });
+        this.#log.event('workerKilledUnresponsive', { ...ids, seconds: silentSeconds() });
         worker.kill();
       }, limitMs).unref();
     }
-    if (this.#inCrashLoop && this.#recentCrashes(now).length === 0) {
-      this.#inCrashLoop = false;
-      this.#crashTimes = [];
-      this.#log.event('crashLoopEnded', { seconds: CRASH_WINDOW_MS / 1000 });
-    }
+    if (this.#crashes.loopEnded()) this.#log.event('crashLoopEnded', { seconds: CRASH_WINDOW_MS / 1000 });
   }
 
   /**
@@ -727,8 +544,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    * successor cannot start (the code on disk is broken now), the worker keeps serving and is tried
    * again after RECYCLE_RETRY_MS, rather than shrinking the server.
    */
-  #recycle(worker: WorkerProcess, reason: RecycleReason): void {
-    if (this.#state !== 'serving' || worker.exitExpected || worker.generation !== this.#generation) return;
+  #recycle(worker: WorkerHandle, reason: RecycleReason): void {
+    if (this.#phase.name !== 'serving' || worker.exitExpected || worker.generation !== this.#generation)
+      return;
     if (Date.now() < worker.recycleNotBefore) return;
     const why =
       reason.limit === 'maxRequests'
@@ -742,19 +560,19 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    * drains, so the worker count never drops. When the signal went to the whole process group the
    * supervisor's own shutdown is underway (or about to be) and retires everything anyway.
    */
-  async #replace(worker: WorkerProcess, why: string, keepIfSuccessorFails = false): Promise<void> {
-    if ((this.#state !== 'serving' && this.#state !== 'reloading') || worker.exitExpected) return;
+  async #replace(worker: WorkerHandle, why: string, keepIfSuccessorFails = false): Promise<void> {
+    const phase = this.#phase.name;
+    if ((phase !== 'serving' && phase !== 'reloading') || worker.exitExpected) return;
     worker.exitExpected = true;
     this.#log.event('workerReplacing', { worker: worker.id, generation: worker.generation, why });
     if (worker.generation === this.#generation) {
-      const successor = this.#spawn(worker.generation);
+      const successor = this.#pool.spawn(worker.generation);
       let failure: Error | undefined;
       await successor.ready.catch((err: Error) => {
         failure = err;
       });
-      // stop() retires everyone.
-      if ((this.#state as SupervisorState) === 'stopping' || (this.#state as SupervisorState) === 'stopped')
-        return;
+      if (this.#shuttingDown()) return; // stop() retires everyone
+
       if (failure && keepIfSuccessorFails && worker.alive && worker.state === 'ready') {
         successor.kill();
         worker.exitExpected = false;
@@ -768,35 +586,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         return;
       }
     }
-    await this.#retire([worker], 'reload');
-  }
-
-  /**
-   * The serving generation is the newest one: serving, or reloading after the cutover (while the old
-   * generation drains). Its workers are then kept at the wanted number, crashes included.
-   */
-  #servingGenerationSettled(): boolean {
-    return (
-      this.#state === 'serving' || (this.#state === 'reloading' && this.#generation === this.#lastGeneration)
-    );
-  }
-
-  /**
-   * Brings the serving generation to the wanted number of workers: spawns the missing ones (and
-   * returns them), or drains the surplus as in a reload (workers still starting first, then the
-   * oldest).
-   */
-  #rebalance(): WorkerProcess[] {
-    if (!this.#servingGenerationSettled()) return [];
-    const current = this.#current();
-    if (current.length > this.#desired) {
-      const surplus = current
-        .sort((a, b) => Number(a.state === 'ready') - Number(b.state === 'ready') || a.id - b.id)
-        .slice(0, current.length - this.#desired);
-      for (const worker of surplus) worker.exitExpected = true;
-      void this.#retire(surplus, 'reload');
-      return [];
-    }
-    return Array.from({ length: this.#desired - current.length }, () => this.#spawn(this.#generation));
+    await this.#pool.retire([worker], 'reload');
   }
 }

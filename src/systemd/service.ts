@@ -21,6 +21,7 @@
 // whatever the unit configures.
 
 import type { Config } from '../config/options.ts';
+import { reloadBudgetMs } from '../deploy/timings.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
 import { type Notifier, openNotifier, type Transport } from './notify.ts';
@@ -111,7 +112,7 @@ export function linkSystemd(
   else
     notifier.send({
       STATUS: `starting ${workersText(supervisor.workersWanted)}`,
-      EXTEND_TIMEOUT_USEC: usec(config.startupTimeout * 1000 + 4000),
+      EXTEND_TIMEOUT_USEC: usec(reloadBudgetMs(config)),
     });
   supervisor.on('ready', () => notifier.send({ READY: 1, STATUS: serving() }));
   supervisor.on('reloadStarted', ({ generation, budgetMs }) =>

@@ -28,12 +28,16 @@ import {
   startServer,
   withStartupTimeout,
 } from '../server/run-server.ts';
+import { parseWorkerInit } from './init.ts';
 
-const init = JSON.parse(process.env[WORKER_INIT_ENV] ?? 'null') as WorkerInit | null;
-if (!init || !process.send) {
-  process.stderr.write('pounce: the worker entry point is started by the pounce supervisor, not directly\n');
+const parsed = process.send ? parseWorkerInit(process.env[WORKER_INIT_ENV]) : undefined;
+if (typeof parsed !== 'object') {
+  process.stderr.write(
+    `pounce: ${parsed ?? 'the worker entry point is started by the pounce supervisor, not directly'}\n`,
+  );
   process.exit(2);
 }
+const init: WorkerInit = parsed;
 // The app must not see pounce's internal variable (nor pass it on to its own children).
 delete process.env[WORKER_INIT_ENV];
 

@@ -1,29 +1,20 @@
-// The supervisor's handle on one worker process: its identity (id, generation, pid), its state as
-// the worker reports it over IPC, and the commands the supervisor can give it.
+// The supervisor's handle on one worker: its identity (id, generation, pid), its state as the
+// worker reports it, and the commands the supervisor can give it. The same for every kind of worker:
+// what the worker runs in is behind a WorkerTransport (worker-transport.ts).
 
-import cluster, { type Worker } from 'node:cluster';
 import {
   dispatch,
   type FromWorker,
   type Handlers,
   type RecycleReason,
   type ToWorker,
-  WORKER_INIT_ENV,
   type WorkerInit,
 } from '../ipc/messages.ts';
+import { describeExit, type ExitInfo, type WorkerTransport } from './worker-transport.ts';
 
 export type WorkerState = 'starting' | 'ready' | 'draining' | 'drained' | 'stopped';
 
-export interface ExitInfo {
-  code: number | null;
-  signal: string | null;
-}
-
-export function describeExit({ code, signal }: ExitInfo): string {
-  return signal ? `killed by ${signal}` : `exit status ${code}`;
-}
-
-export class WorkerProcess {
+export class WorkerHandle {
   readonly id: number;
   readonly generation: number;
   readonly pid: number;
@@ -55,15 +46,15 @@ export class WorkerProcess {
   /** Resolves when the worker has reported `drained` (connections closed or cut). */
   readonly drained: Promise<number>;
   readonly exited: Promise<ExitInfo>;
-  readonly #worker: Worker;
+  readonly #transport: WorkerTransport;
   readonly #statsWaiters = new Map<number, (connections: number) => void>();
   #nextRequestId = 0;
 
-  constructor(init: WorkerInit) {
+  constructor(init: WorkerInit, transport: WorkerTransport) {
     this.id = init.workerId;
     this.generation = init.generation;
-    this.#worker = cluster.fork({ [WORKER_INIT_ENV]: JSON.stringify(init) });
-    this.pid = this.#worker.process.pid ?? -1;
+    this.#transport = transport;
+    this.pid = transport.pid;
 
     let onReady: () => void = () => {};
     let onFailed: (err: Error) => void = () => {};
@@ -78,17 +69,14 @@ export class WorkerProcess {
       onDrained = resolve;
     });
     this.exited = new Promise((resolve) => {
-      this.#worker.once('exit', (code, signal) => {
+      transport.onExit((info) => {
         this.state = 'stopped';
-        const info = { code, signal };
         onFailed(new Error(`worker ${this.id} exited before it was ready (${describeExit(info)})`));
         onDrained(0);
         for (const waiter of this.#statsWaiters.values()) waiter(0);
         resolve(info);
       });
     });
-    // IPC errors (the channel closing as the worker dies) are reported through 'exit'.
-    this.#worker.on('error', () => {});
 
     const handlers: Handlers<FromWorker> = {
       ready: (message) => {
@@ -124,7 +112,7 @@ export class WorkerProcess {
         this.#statsWaiters.delete(message.requestId);
       },
     };
-    this.#worker.on('message', (message) => dispatch(handlers, message));
+    transport.onMessage((message) => dispatch(handlers, message));
   }
 
   get alive(): boolean {
@@ -132,7 +120,7 @@ export class WorkerProcess {
   }
 
   #send(message: ToWorker): void {
-    if (this.#worker.isConnected()) this.#worker.send(message);
+    this.#transport.send(message);
   }
 
   /** Tells the worker to drain; it reports `drained` and then waits for release(). */
@@ -150,11 +138,7 @@ export class WorkerProcess {
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
     this.exitExpected = true;
-    try {
-      this.#worker.process.kill(signal);
-    } catch {
-      // already gone
-    }
+    this.#transport.kill(signal);
   }
 
   /** Open connections of the worker, or undefined if it does not answer within `timeoutMs`. */

@@ -1,0 +1,32 @@
+// A worker as a process: Node's cluster forks it (so it can share the supervisor's listening
+// socket) and carries the IPC messages. Its birth information crosses the process boundary as JSON
+// in an environment variable, which the worker validates (worker/init.ts).
+
+import cluster from 'node:cluster';
+import { WORKER_INIT_ENV, type WorkerInit } from '../ipc/messages.ts';
+import type { WorkerTransport } from './worker-transport.ts';
+
+export function spawnProcessWorker(init: WorkerInit): WorkerTransport {
+  const worker = cluster.fork({ [WORKER_INIT_ENV]: JSON.stringify(init) });
+  // IPC errors (the channel closing as the worker dies) are reported through 'exit'.
+  worker.on('error', () => {});
+  return {
+    pid: worker.process.pid ?? -1,
+    send(message) {
+      if (worker.isConnected()) worker.send(message);
+    },
+    kill(signal) {
+      try {
+        worker.process.kill(signal);
+      } catch {
+        // already gone
+      }
+    },
+    onMessage(listener) {
+      worker.on('message', listener);
+    },
+    onExit(listener) {
+      worker.once('exit', (code, signal) => listener({ code, signal }));
+    },
+  };
+}

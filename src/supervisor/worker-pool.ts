@@ -1,0 +1,162 @@
+// Every worker the supervisor runs, of every generation: spawning a generation (or one worker),
+// waiting until a set of workers is ready, and retiring a set (drain → drained → release → exit,
+// with a backstop kill). What these workers are *for* — which generation serves, when to replace
+// one — is the supervisor's business; this file only knows how to start and stop them.
+
+import type { Config } from '../config/options.ts';
+import { retireBudgetMs, startupBudgetMs } from '../deploy/timings.ts';
+import { ErrorCode, PounceError } from '../errors.ts';
+import type { InheritedFd, RecycleReason } from '../ipc/messages.ts';
+import type { Logger } from '../log/logger.ts';
+import { withTimeout } from '../timeout.ts';
+import { WorkerHandle } from './worker-handle.ts';
+import { describeExit, type SpawnWorker } from './worker-transport.ts';
+
+/** What the pool tells its owner about a worker's life. */
+export interface WorkerEvents {
+  ready(worker: WorkerHandle): void;
+  /** The worker exited (`exit` describes how); it has already left the pool. */
+  exited(worker: WorkerHandle, exit: string): void;
+  /** The worker itself received SIGTERM/SIGINT. */
+  signalled(worker: WorkerHandle, signal: string): void;
+  recycle(worker: WorkerHandle, reason: RecycleReason): void;
+  fatal(worker: WorkerHandle, error: string): void;
+}
+
+export interface WorkerPoolOptions {
+  config: Config;
+  app: string;
+  cwd: string;
+  inheritedFds: readonly InheritedFd[];
+  log: Logger;
+  spawnWorker: SpawnWorker;
+  events: WorkerEvents;
+}
+
+export class WorkerPool {
+  readonly #o: WorkerPoolOptions;
+  readonly #workers = new Set<WorkerHandle>();
+  #nextWorkerId = 0;
+
+  constructor(options: WorkerPoolOptions) {
+    this.#o = options;
+  }
+
+  /** Every live worker (any generation, draining ones included). */
+  get all(): WorkerHandle[] {
+    return [...this.#workers];
+  }
+
+  /** The workers of `generation` that pounce has not ordered to exit. */
+  active(generation: number): WorkerHandle[] {
+    return this.all.filter((w) => w.generation === generation && !w.exitExpected);
+  }
+
+  spawnGeneration(generation: number, count: number): WorkerHandle[] {
+    return Array.from({ length: count }, () => this.spawn(generation));
+  }
+
+  spawn(generation: number): WorkerHandle {
+    const { config, app, cwd, inheritedFds, log, events } = this.#o;
+    const init = { workerId: this.#nextWorkerId++, generation, app, cwd, config, inheritedFds };
+    const worker = new WorkerHandle(init, this.#o.spawnWorker(init));
+    this.#workers.add(worker);
+    log.event('workerSpawned', { worker: worker.id, generation, pid: worker.pid });
+    worker.ready.then(
+      () => {
+        log.event('workerReady', { worker: worker.id, generation, url: worker.url ?? '?' });
+        events.ready(worker);
+      },
+      (err: Error & { code?: string }) => {
+        if (worker.exitExpected) return;
+        log.event('workerFailed', {
+          worker: worker.id,
+          generation,
+          code: err.code ?? ErrorCode.WORKER,
+          reason: err.message,
+        });
+      },
+    );
+    worker.exited.then((info) => {
+      this.#workers.delete(worker);
+      events.exited(worker, describeExit(info));
+    });
+    worker.onSignalled = (signal) => events.signalled(worker, signal);
+    worker.onRecycle = (reason) => events.recycle(worker, reason);
+    worker.onFatal = (error) => events.fatal(worker, error);
+    worker.onResponsive = () =>
+      log.event('workerResponsive', {
+        worker: worker.id,
+        generation,
+        seconds: Math.round((Date.now() - worker.lastHeartbeat) / 1000),
+      });
+    return worker;
+  }
+
+  /**
+   * Waits until every worker is ready. Rejects with the first failure, or when one is not ready
+   * within startupTimeout (the worker enforces it too; this catches a worker whose event loop is
+   * blocked), or when `abort` fires.
+   */
+  async allReady(workers: WorkerHandle[], abort: AbortSignal | undefined): Promise<void> {
+    const seconds = this.#o.config.startupTimeout;
+    const aborted = new Promise<never>((_, reject) => {
+      abort?.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
+    });
+    await withTimeout(
+      Promise.race([Promise.all(workers.map((w) => w.ready)), aborted]),
+      startupBudgetMs(this.#o.config),
+      () =>
+        new PounceError(
+          ErrorCode.STARTUP_TIMEOUT,
+          `a worker did not become ready within startupTimeout (${seconds}s)`,
+        ),
+    );
+    // Ready once is not enough: a worker whose code throws right after listening has died by now.
+    const dead = workers.find((w) => !w.alive);
+    if (dead) throw new Error(`worker ${dead.id} exited right after it became ready`);
+  }
+
+  /**
+   * Drains `workers` and waits until they have exited. Each worker reports `drained`, is released
+   * to exit, and is killed if it outlives its deadline (plus hooks and slack).
+   */
+  async retire(workers: WorkerHandle[], reason: 'reload' | 'shutdown'): Promise<void> {
+    const { config, log } = this.#o;
+    const [timeoutName, seconds] =
+      reason === 'reload'
+        ? (['reloadTimeout', config.reloadTimeout] as const)
+        : (['shutdownTimeout', config.shutdownTimeout] as const);
+
+    await Promise.all(
+      workers.map(async (worker) => {
+        if (!worker.alive) return;
+        worker.drain(reason);
+        // A worker already draining for a reload keeps that drain's deadline (drains run once).
+        const budgetMs = Math.max(
+          retireBudgetMs(config, reason),
+          retireBudgetMs(config, worker.drainReason ?? reason),
+        );
+        const since = Date.now();
+        const backstop = setTimeout(() => {
+          const waitedSeconds = Math.round((Date.now() - since) / 1000);
+          log.event('workerKilled', { worker: worker.id, timeoutName, seconds, waitedSeconds });
+          worker.kill();
+        }, budgetMs);
+        void worker.drained.then(() => {
+          if (reason === 'reload' && worker.alive) {
+            log.event('workerIdle', { worker: worker.id, generation: worker.generation });
+          }
+          worker.release();
+        });
+        await worker.exited;
+        clearTimeout(backstop);
+      }),
+    );
+  }
+
+  /** Kills every worker at once (the second SIGTERM). */
+  killAll(): void {
+    for (const worker of this.#workers) worker.kill();
+  }
+}
