@@ -127,7 +127,7 @@ describe('--reload', () => {
     const app = project('v1');
     const shared = path.join(path.dirname(app.dir), `${path.basename(app.dir)}-shared`);
     mkdirSync(shared);
-    const config = blocks('ts')[0]!.replace("'../shared'", JSON.stringify(`../${path.basename(shared)}`));
+    const config = blocks('ts')[0]!.replace("'../common'", JSON.stringify(`../${path.basename(shared)}`));
     writeFileSync(path.join(app.dir, 'pounce.config.ts'), config);
     const server = await runDocCommand(t, configServeLine!, app.dir);
     assert.match(String(server.logs.find((l) => l.event === 'watching')?.msg), /\.html \.css files$/);
@@ -135,7 +135,7 @@ describe('--reload', () => {
     writeFileSync(path.join(app.dir, 'page.html'), '<p>hi</p>');
     await waitFor('a reload for page.html', () => count(server, 'reloadComplete') === 1);
     writeFileSync(path.join(shared, 'util.ts'), 'export const x = 1;\n');
-    await waitFor('a reload for ../shared/util.ts', () => count(server, 'reloadComplete') === 2);
+    await waitFor('a reload for ../common/util.ts', () => count(server, 'reloadComplete') === 2);
     assert.match(
       String(server.logs.filter((l) => l.event === 'filesChanged')[1]?.msg),
       /util\.ts — reloading$/,

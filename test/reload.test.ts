@@ -1,4 +1,4 @@
-// Reload on SIGHUP / `pounce reload` (DESIGN.md promises 1, 2 and 4) through the real CLI: new code
+// Reload on SIGHUP / `pounce reload` (promises 1, 2 and 4 of docs/architecture.md) through the real CLI: new code
 // is picked up, a broken reload changes nothing, requests in flight and silent connections survive
 // the swap, signal storms end consistently, crashes are replaced and nothing is orphaned.
 

@@ -1,4 +1,4 @@
-// Graceful shutdown of one process (DESIGN.md promise 3 and the draining table), through the real
+// Graceful shutdown of one process (promise 3 and the draining table of docs/architecture.md), through the real
 // CLI, real signals and real sockets.
 
 import assert from 'node:assert/strict';

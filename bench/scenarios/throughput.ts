@@ -103,7 +103,7 @@ export async function throughputScenario(ctx: Ctx): Promise<{ section: Section; 
     `${ctx.tool.name} (${ctx.tool.version}), ${CONNECTIONS} kept-alive connections, GET / (14-byte body), ` +
       `${warmSeconds ? `${warmSeconds} s warm-up then ` : ''}${seconds} s measured per run, ${rounds} interleaved ` +
       `round${rounds > 1 ? 's' : ''} (${contenders.map((c) => c.key).join(' → ')}). The load tool shares the ` +
-      `${WORKERS} cores with the server, as in DESIGN.md's measurements. pounce uses its default scheduling ` +
+      `${WORKERS} cores with the server, as in the measurements pounce was designed from. pounce uses its default scheduling ` +
       "(`shared`); raw cluster and PM2 use Node's default on Linux (round-robin).",
     ctx.pm2 ? '' : `PM2: ${ctx.pm2Note}`,
     table(

@@ -1,5 +1,5 @@
 // The serving core: an HTTP server that knows how to drain. It implements the draining table of
-// DESIGN.md for one process (a worker, or the caller's own process with the programmatic API):
+// docs/architecture.md for one process (a worker, or the caller's own process with the programmatic API):
 //
 //   new connection while draining for shutdown  → 503, Connection: close, Retry-After
 //   request in flight when the drain starts     → finishes; response carries Connection: close

@@ -1,5 +1,5 @@
 // One serving process from start to exit: run the app's startup hooks, listen, and on request run
-// the shutdown sequence of DESIGN.md promise 3:
+// the shutdown sequence of promise 3 of docs/architecture.md:
 //   health 503 at once → wait shutdownDelay → drain signal to the app → drain connections (up to
 //   shutdownTimeout, then cut) → stop accepting → app shutdown hooks (up to shutdownHookTimeout).
 // Used by `pounce serve` and by the programmatic serve().
@@ -25,7 +25,7 @@ export interface RunningServer {
   readonly url: string;
   readonly core: DrainableServer;
   /**
-   * Drains the connections for a shutdown or a reload (DESIGN.md's table). Runs once: a later call
+   * Drains the connections for a shutdown or a reload (the table in docs/architecture.md). Runs once: a later call
    * returns the first drain's promise, whatever its reason. `reloadTimeoutSeconds` replaces a
    * reload drain's deadline (a worker that hit an uncaught exception drains for a shorter time).
    */
