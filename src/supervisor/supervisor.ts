@@ -4,25 +4,25 @@
 //
 // Its phase (phase.ts) is one value changed only by #enter; what every signal does in every phase
 // is SIGNAL_TABLE (signal-table.ts); how many workers serve is decided in one step, #reconcile.
-// Starting and stopping workers is the WorkerPool's job (worker-pool.ts), crash bookkeeping the
-// CrashPolicy's (crash-policy.ts). What a worker runs in (a process today) is injected as a
-// SpawnWorker, so the whole state machine is tested in-process against fake workers
-// (test/supervisor-machine.test.ts).
-//
-// Besides reloads, one worker at a time is replaced through the same handoff (its successor is
-// ready before it drains): when it is signalled directly, when it asks to be recycled (maxRequests,
-// maxMemory), or when it stops answering its heartbeat. The supervisor emits its lifecycle (ready,
-// reload started/finished, stopping) for the systemd integration.
+// Around it, one file per role: reloads.ts (a generation swap), handoffs.ts (one worker replaced:
+// signalled, recycled, unresponsive), worker-pool.ts (starting and stopping workers),
+// crash-policy.ts (backoff and crash loops). What a worker runs in (a process today) is injected
+// as a SpawnWorker, so the whole state machine is tested in-process against fake workers
+// (test/supervisor-machine.test.ts). The supervisor emits its lifecycle (events.ts) for the
+// systemd integration, the upgrade module and the control socket.
 
 import { EventEmitter } from 'node:events';
 import type { Config } from '../config/options.ts';
-import { reloadBudgetMs, retireBudgetMs } from '../deploy/timings.ts';
+import { retireBudgetMs } from '../deploy/timings.ts';
 import { ErrorCode, type ErrorCode as ErrorCodeType, PounceError } from '../errors.ts';
-import type { InheritedFd, RecycleReason } from '../ipc/messages.ts';
+import type { InheritedFd } from '../ipc/messages.ts';
 import type { Logger } from '../log/logger.ts';
 import { WINDOW_MS as CRASH_WINDOW_MS, CrashPolicy } from './crash-policy.ts';
+import type { ReloadOutcome, ScaleOutcome, SupervisorEvents } from './events.ts';
+import { Handoffs } from './handoffs.ts';
 import type { Phase, PhaseName } from './phase.ts';
 import { spawnProcessWorker } from './process-transport.ts';
+import { Reloads } from './reloads.ts';
 import { SIGNAL_TABLE, type SupervisorSignal } from './signal-table.ts';
 import { type StatusReport, workerStatuses } from './status.ts';
 import type { WorkerHandle } from './worker-handle.ts';
@@ -33,36 +33,12 @@ export type { SupervisorSignal } from './signal-table.ts';
 export { SIGNAL_TABLE } from './signal-table.ts';
 export type { StatusReport, WorkerStatus } from './status.ts';
 export type SupervisorState = PhaseName;
-
-export type ReloadOutcome = { ok: true; generation: number } | { ok: false; reason: string };
-export type ScaleOutcome = { ok: true; workers: number; previous: number } | { ok: false; reason: string };
-
-/** The supervisor's lifecycle, for the systemd integration (and anything else that watches it). */
-export interface SupervisorEvents {
-  /** Generation 0 is ready: the server serves. */
-  ready: [{ generation: number; workers: number }];
-  /** A reload began; it reaches its outcome within `budgetMs` (startupTimeout and slack). */
-  reloadStarted: [{ generation: number; budgetMs: number }];
-  /** The reload reached its outcome: the new generation serves, or it failed (`pounce reload` returns). */
-  reloadFinished: [ReloadOutcome];
-  /** The previous generation has drained after a successful reload. */
-  reloadComplete: [{ generation: number; workers: number }];
-  /** The shutdown began; the supervisor ends it within `budgetMs` (its own deadlines and slack). */
-  stopping: [{ budgetMs: number }];
-  /** The wanted number of workers changed. */
-  scaled: [{ workers: number; previous: number }];
-  /** SIGUSR2 asked for an upgrade of pounce itself (src/upgrade/ runs it). */
-  upgradeSignal: [];
-}
+export type { ReloadOutcome, ScaleOutcome, SupervisorEvents } from './events.ts';
 
 /** How long a worker's own SIGTERM/SIGINT waits for the supervisor's (a group signal) before a handoff. */
 const GROUP_SIGNAL_WINDOW_MS = 200;
-/** How long a worker that failed to become ready may take to exit after being told to drain. */
-const NOT_READY_KILL_MS = 2_000;
 /** The most workers scale() sets (the `workers` option's own limit). */
 const MAX_WORKERS = 1024;
-/** After a recycle whose successor failed to start, the worker keeps serving this long before the next try. */
-const RECYCLE_RETRY_MS = 10_000;
 /** How often the supervisor checks heartbeats and the crash window. */
 const WATCHDOG_INTERVAL_MS = 1_000;
 
@@ -86,6 +62,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   readonly #exit: (code: number) => void;
   readonly #pool: WorkerPool;
   readonly #crashes = new CrashPolicy();
+  readonly #handoffs: Handoffs;
+  readonly #reloads: Reloads;
   #phase: Phase = { name: 'starting' };
   /** The generation that serves (the newest that became ready). */
   #generation = 0;
@@ -93,9 +71,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   #lastGeneration = 0;
   /** How many workers the serving generation should have. */
   #desired: number;
-  /** Settles when the running reload has finished, old generation drained included. */
-  #reloadDone: Promise<void> | undefined;
-  #queuedReload: Promise<ReloadOutcome> | undefined;
   #stopping: Promise<number> | undefined;
   #watchdog: NodeJS.Timeout | undefined;
   #url: string | undefined;
@@ -120,10 +95,35 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         // and the worker's report can arrive first: give the supervisor's own signal a moment to
         // arrive (its shutdown then retires everyone) before replacing this one worker.
         signalled: (worker, signal) =>
-          setTimeout(() => void this.#replace(worker, `it received ${signal}`), GROUP_SIGNAL_WINDOW_MS),
-        recycle: (worker, reason) => this.#recycle(worker, reason),
+          setTimeout(
+            () => void this.#handoffs.replace(worker, `it received ${signal}`),
+            GROUP_SIGNAL_WINDOW_MS,
+          ),
+        recycle: (worker, reason) => this.#handoffs.recycle(worker, reason),
         fatal: (worker, error) => this.#onFatal(worker, error),
       },
+    });
+    this.#handoffs = new Handoffs({
+      config: options.config,
+      log: options.log,
+      pool: this.#pool,
+      phase: () => this.#phase.name,
+      servingGeneration: () => this.#generation,
+    });
+    this.#reloads = new Reloads({
+      config: options.config,
+      log: options.log,
+      pool: this.#pool,
+      phase: () => this.#phase,
+      enter: (phase) => this.#enter(phase),
+      workersWanted: () => this.#desired,
+      servingGeneration: () => this.#generation,
+      nextGeneration: () => ++this.#lastGeneration,
+      cutover: (generation) => {
+        this.#generation = generation;
+      },
+      reconcile: () => this.#reconcile(),
+      emit: (event, ...args) => this.emit(event, ...(args as never)),
     });
   }
 
@@ -152,7 +152,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   /** Starts generation 0; rejects with the first worker's failure if it cannot start. */
   async start(): Promise<void> {
-    this.#watchdog = setInterval(() => this.#watch(), WATCHDOG_INTERVAL_MS).unref();
+    this.#watchdog = setInterval(() => {
+      this.#handoffs.checkHeartbeats(Date.now());
+      if (this.#crashes.loopEnded()) this.#log.event('crashLoopEnded', { seconds: CRASH_WINDOW_MS / 1000 });
+    }, WATCHDOG_INTERVAL_MS).unref();
     const fresh = this.#pool.spawnGeneration(0, this.#desired);
     try {
       await this.#pool.allReady(fresh, undefined);
@@ -194,11 +197,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     switch (action) {
       case 'reload':
         this.#log.event('reloadSignal');
-        void this.#beginReload();
+        void this.#reloads.begin();
         return;
       case 'queueReload':
         this.#log.event('reloadSignal');
-        void this.#queueReload();
+        void this.#reloads.queue();
         return;
       case 'shutdown':
       case 'abortReloadAndShutdown':
@@ -228,118 +231,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   /**
    * `pounce reload` (and the file watcher): what SIGHUP does now, by SIGNAL_TABLE. Resolves at the
-   * cutover — the new generation serving, the old one told to drain — or with the failure; the old
-   * generation's drain goes on after that (the reload is complete when it ends, and is logged then).
-   * During a reload, further requests share one queued reload.
+   * cutover, or with the failure (see reloads.ts).
    */
   reload(): Promise<ReloadOutcome> {
-    const action = SIGNAL_TABLE[this.#phase.name].SIGHUP;
-    if (action === 'reload') return this.#beginReload();
-    if (action === 'queueReload') return this.#queueReload();
-    return this.#reloadRefused();
-  }
-
-  #reloadRefused(): Promise<ReloadOutcome> {
-    this.#log.event('reloadIgnored', { state: this.#phase.name });
-    return Promise.resolve({ ok: false, reason: `the server is ${this.#phase.name}` });
-  }
-
-  #queueReload(): Promise<ReloadOutcome> {
-    const running = this.#reloadDone;
-    if (!running) return this.#beginReload();
-    if (!this.#queuedReload) {
-      this.#log.event('reloadQueued');
-      this.#queuedReload = running.then(() => {
-        this.#queuedReload = undefined;
-        // By now the server may be stopping: the table decides again.
-        return SIGNAL_TABLE[this.#phase.name].SIGHUP === 'reload'
-          ? this.#beginReload()
-          : this.#reloadRefused();
-      });
-    }
-    return this.#queuedReload;
-  }
-
-  #beginReload(): Promise<ReloadOutcome> {
-    let report: (outcome: ReloadOutcome) => void = () => {};
-    const outcome = new Promise<ReloadOutcome>((resolve) => {
-      report = resolve;
-    });
-    this.#reloadDone = this.#runReload(report)
-      .catch((err: unknown) => {
-        // A bug or a failed fork must not leave the server stuck in "reloading" with nobody answered.
-        const reason = `internal error: ${err instanceof Error ? err.message : String(err)}`;
-        this.#log.event('reloadFailed', { reason });
-        report({ ok: false, reason });
-        if (this.#phase.name === 'reloading') this.#enter({ name: 'serving' });
-      })
-      .finally(() => {
-        this.#reloadDone = undefined;
-      });
-    return outcome;
-  }
-
-  async #runReload(report: (outcome: ReloadOutcome) => void): Promise<void> {
-    const abort = new AbortController();
-    const oldGeneration = this.#generation;
-    const generation = ++this.#lastGeneration;
-    this.#enter({ name: 'reloading', generation, cutover: false, abort });
-    this.#log.event('spawning', { workers: this.#desired, generation });
-    this.emit('reloadStarted', { generation, budgetMs: reloadBudgetMs(this.#config) });
-    const finish = (outcome: ReloadOutcome) => {
-      report(outcome);
-      this.emit('reloadFinished', outcome);
-    };
-    const fresh = this.#pool.spawnGeneration(generation, this.#desired);
-    try {
-      await this.#pool.allReady(fresh, abort.signal);
-    } catch (err) {
-      if (abort.signal.aborted) {
-        // stop() is already draining every worker, these included.
-        this.#log.event('reloadAborted');
-        finish({ ok: false, reason: 'aborted by shutdown' });
-        return;
-      }
-      const reason = (err as Error).message;
-      this.#log.event('reloadFailed', { reason });
-      finish({ ok: false, reason });
-      // Workers that became ready may already have accepted connections on the shared socket: drain
-      // them like an old generation. The others are told to drain too (one whose `ready` is still
-      // in flight may have listened; one still importing exits at once) and killed if they hang.
-      for (const worker of fresh) {
-        if (worker.wasReady || !worker.alive) continue;
-        worker.drain('reload');
-        setTimeout(() => worker.kill(), NOT_READY_KILL_MS).unref();
-      }
-      await this.#pool.retire(
-        fresh.filter((w) => w.wasReady),
-        'reload',
-      );
-      // A SIGTERM during that retire started the shutdown: the phase is not ours to reset.
-      if (this.#phase.name !== 'reloading') return;
-      this.#enter({ name: 'serving' });
-      this.#reconcile();
-      return;
-    }
-    if (abort.signal.aborted) {
-      this.#log.event('reloadAborted');
-      finish({ ok: false, reason: 'aborted by shutdown' });
-      return;
-    }
-
-    // The cutover: the new generation serves; from now on its crashes are replaced.
-    this.#generation = generation;
-    this.#enter({ name: 'reloading', generation, cutover: true });
-    const old = this.#pool.all.filter((w) => w.generation !== generation && !w.exitExpected);
-    this.#log.event('drainingOld', { generation: oldGeneration });
-    finish({ ok: true, generation });
-    await this.#pool.retire(old, 'reload');
-    if (this.#phase.name !== 'reloading') return;
-    const workers = this.#pool.active(generation).length;
-    this.#log.event('reloadComplete', { workers, generation });
-    this.#enter({ name: 'serving' });
-    this.emit('reloadComplete', { generation, workers });
-    this.#reconcile();
+    return this.#reloads.request();
   }
 
   /** Graceful shutdown of every worker in parallel. Resolves with the exit status. */
@@ -510,82 +405,5 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
     this.#log.event('workerRestarting', { generation: this.#generation, delayMs: verdict.delayMs });
     setTimeout(() => this.#reconcile(), verdict.delayMs);
-  }
-
-  /**
-   * Once a second: a ready worker whose heartbeat is older than workerTimeout is reported and
-   * replaced through the handoff (its successor is ready before it is told to drain); if it stays
-   * silent for another workerTimeout it is killed (a stopped or blocked process never drains). And
-   * the end of a crash loop is reported once no crash is left in the window.
-   */
-  #watch(): void {
-    const now = Date.now();
-    const limitMs = this.#config.workerTimeout * 1000;
-    for (const worker of this.#pool.all) {
-      if (!worker.wasReady || !worker.alive || worker.unresponsive) continue;
-      if (now - worker.lastHeartbeat <= limitMs) continue;
-      worker.unresponsive = true;
-      const ids = { worker: worker.id, generation: worker.generation };
-      const silentSeconds = () => Math.round((Date.now() - worker.lastHeartbeat) / 1000);
-      this.#log.event('workerUnresponsive', { ...ids, seconds: silentSeconds() });
-      void this.#replace(worker, `it did not answer for ${this.#config.workerTimeout}s (workerTimeout)`);
-      setTimeout(() => {
-        if (!worker.alive || !worker.unresponsive) return;
-        this.#log.event('workerKilledUnresponsive', { ...ids, seconds: silentSeconds() });
-        worker.kill();
-      }, limitMs).unref();
-    }
-    if (this.#crashes.loopEnded()) this.#log.event('crashLoopEnded', { seconds: CRASH_WINDOW_MS / 1000 });
-  }
-
-  /**
-   * A worker past maxRequests or maxMemory asked to be replaced. Only a serving generation's worker
-   * is recycled (a reload replaces every worker anyway; the worker asks again later). If the
-   * successor cannot start (the code on disk is broken now), the worker keeps serving and is tried
-   * again after RECYCLE_RETRY_MS, rather than shrinking the server.
-   */
-  #recycle(worker: WorkerHandle, reason: RecycleReason): void {
-    if (this.#phase.name !== 'serving' || worker.exitExpected || worker.generation !== this.#generation)
-      return;
-    if (Date.now() < worker.recycleNotBefore) return;
-    const why =
-      reason.limit === 'maxRequests'
-        ? `it served ${reason.requests} requests (maxRequests ${reason.max})`
-        : `its memory use (RSS ${reason.rssMegabytes} MB) exceeds maxMemory (${reason.max} MB)`;
-    void this.#replace(worker, why, true);
-  }
-
-  /**
-   * Replaces one worker through the same handoff as a reload: its successor is ready before it
-   * drains, so the worker count never drops. When the signal went to the whole process group the
-   * supervisor's own shutdown is underway (or about to be) and retires everything anyway.
-   */
-  async #replace(worker: WorkerHandle, why: string, keepIfSuccessorFails = false): Promise<void> {
-    const phase = this.#phase.name;
-    if ((phase !== 'serving' && phase !== 'reloading') || worker.exitExpected) return;
-    worker.exitExpected = true;
-    this.#log.event('workerReplacing', { worker: worker.id, generation: worker.generation, why });
-    if (worker.generation === this.#generation) {
-      const successor = this.#pool.spawn(worker.generation);
-      let failure: Error | undefined;
-      await successor.ready.catch((err: Error) => {
-        failure = err;
-      });
-      if (this.#shuttingDown()) return; // stop() retires everyone
-
-      if (failure && keepIfSuccessorFails && worker.alive && worker.state === 'ready') {
-        successor.kill();
-        worker.exitExpected = false;
-        worker.recycleNotBefore = Date.now() + RECYCLE_RETRY_MS;
-        this.#log.event('recycleFailed', {
-          worker: worker.id,
-          generation: worker.generation,
-          reason: failure.message,
-          retrySeconds: RECYCLE_RETRY_MS / 1000,
-        });
-        return;
-      }
-    }
-    await this.#pool.retire([worker], 'reload');
   }
 }

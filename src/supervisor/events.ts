@@ -1,0 +1,23 @@
+// What the supervisor tells the rest of pounce: the outcome of a reload or a scale, and its
+// lifecycle events (the systemd integration, the upgrade module and the control socket listen).
+
+export type ReloadOutcome = { ok: true; generation: number } | { ok: false; reason: string };
+export type ScaleOutcome = { ok: true; workers: number; previous: number } | { ok: false; reason: string };
+
+/** The supervisor's lifecycle, for the systemd integration (and anything else that watches it). */
+export interface SupervisorEvents {
+  /** Generation 0 is ready: the server serves. */
+  ready: [{ generation: number; workers: number }];
+  /** A reload began; it reaches its outcome within `budgetMs` (startupTimeout and slack). */
+  reloadStarted: [{ generation: number; budgetMs: number }];
+  /** The reload reached its outcome: the new generation serves, or it failed (`pounce reload` returns). */
+  reloadFinished: [ReloadOutcome];
+  /** The previous generation has drained after a successful reload. */
+  reloadComplete: [{ generation: number; workers: number }];
+  /** The shutdown began; the supervisor ends it within `budgetMs` (its own deadlines and slack). */
+  stopping: [{ budgetMs: number }];
+  /** The wanted number of workers changed. */
+  scaled: [{ workers: number; previous: number }];
+  /** SIGUSR2 asked for an upgrade of pounce itself (src/upgrade/ runs it). */
+  upgradeSignal: [];
+}

@@ -1,0 +1,110 @@
+// Replacing one worker at a time through a handoff: its successor is started and ready before the
+// worker is told to drain, so the number of serving workers never drops. Three things ask for it:
+// the worker itself was sent SIGTERM/SIGINT (an operator replacing it), it reached a recycling
+// limit (maxRequests, maxMemory), or it stopped answering its heartbeat (workerTimeout).
+
+import type { Config } from '../config/options.ts';
+import type { RecycleReason } from '../ipc/messages.ts';
+import type { Logger } from '../log/logger.ts';
+import type { PhaseName } from './phase.ts';
+import type { WorkerHandle } from './worker-handle.ts';
+import type { WorkerPool } from './worker-pool.ts';
+
+/** After a recycle whose successor failed to start, the worker keeps serving this long before the next try. */
+const RECYCLE_RETRY_MS = 10_000;
+
+/** What the handoffs need from the supervisor. */
+export interface HandoffHost {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly pool: WorkerPool;
+  phase(): PhaseName;
+  /** The generation that serves now. */
+  servingGeneration(): number;
+}
+
+export class Handoffs {
+  readonly #host: HandoffHost;
+
+  constructor(host: HandoffHost) {
+    this.#host = host;
+  }
+
+  /**
+   * A worker past maxRequests or maxMemory asked to be replaced. Only a serving generation's worker
+   * is recycled (a reload replaces every worker anyway; the worker asks again later). If the
+   * successor cannot start (the code on disk is broken now), the worker keeps serving and is tried
+   * again after RECYCLE_RETRY_MS, rather than shrinking the server.
+   */
+  recycle(worker: WorkerHandle, reason: RecycleReason): void {
+    const host = this.#host;
+    if (host.phase() !== 'serving' || worker.exitExpected || worker.generation !== host.servingGeneration()) {
+      return;
+    }
+    if (Date.now() < worker.recycleNotBefore) return;
+    const why =
+      reason.limit === 'maxRequests'
+        ? `it served ${reason.requests} requests (maxRequests ${reason.max})`
+        : `its memory use (RSS ${reason.rssMegabytes} MB) exceeds maxMemory (${reason.max} MB)`;
+    void this.replace(worker, why, true);
+  }
+
+  /**
+   * Once a second: a ready worker whose heartbeat is older than workerTimeout is reported and
+   * replaced through the handoff; if it stays silent for another workerTimeout it is killed (a
+   * stopped or blocked process never drains).
+   */
+  checkHeartbeats(now: number): void {
+    const { config, log, pool } = this.#host;
+    const limitMs = config.workerTimeout * 1000;
+    for (const worker of pool.all) {
+      if (!worker.wasReady || !worker.alive || worker.unresponsive) continue;
+      if (now - worker.lastHeartbeat <= limitMs) continue;
+      worker.unresponsive = true;
+      const ids = { worker: worker.id, generation: worker.generation };
+      const silentSeconds = () => Math.round((Date.now() - worker.lastHeartbeat) / 1000);
+      log.event('workerUnresponsive', { ...ids, seconds: silentSeconds() });
+      void this.replace(worker, `it did not answer for ${config.workerTimeout}s (workerTimeout)`);
+      setTimeout(() => {
+        if (!worker.alive || !worker.unresponsive) return;
+        log.event('workerKilledUnresponsive', { ...ids, seconds: silentSeconds() });
+        worker.kill();
+      }, limitMs).unref();
+    }
+  }
+
+  /**
+   * Replaces one worker: its successor is ready before it drains. When the signal went to the whole
+   * process group the supervisor's own shutdown is underway (or about to be) and retires everything
+   * anyway. `keepIfSuccessorFails`: a recycle keeps the worker serving when its successor fails.
+   */
+  async replace(worker: WorkerHandle, why: string, keepIfSuccessorFails = false): Promise<void> {
+    const { log, pool } = this.#host;
+    const phase = this.#host.phase();
+    if ((phase !== 'serving' && phase !== 'reloading') || worker.exitExpected) return;
+    worker.exitExpected = true;
+    log.event('workerReplacing', { worker: worker.id, generation: worker.generation, why });
+    if (worker.generation === this.#host.servingGeneration()) {
+      const successor = pool.spawn(worker.generation);
+      let failure: Error | undefined;
+      await successor.ready.catch((err: Error) => {
+        failure = err;
+      });
+      const now = this.#host.phase();
+      if (now === 'stopping' || now === 'stopped') return; // stop() retires everyone
+      if (failure && keepIfSuccessorFails && worker.alive && worker.state === 'ready') {
+        successor.kill();
+        worker.exitExpected = false;
+        worker.recycleNotBefore = Date.now() + RECYCLE_RETRY_MS;
+        log.event('recycleFailed', {
+          worker: worker.id,
+          generation: worker.generation,
+          reason: failure.message,
+          retrySeconds: RECYCLE_RETRY_MS / 1000,
+        });
+        return;
+      }
+    }
+    await pool.retire([worker], 'reload');
+  }
+}
