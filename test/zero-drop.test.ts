@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { mixedLoad, summarize } from '../bench/load-generator.ts';
 import { control, startServer } from './helpers/pounce.ts';
-import { ReloadableApp } from './helpers/reloadable-app.ts';
+import { ReloadableApp, reloadEachVersion } from './helpers/reloadable-app.ts';
 
 const RELOADS = 20;
 
@@ -17,11 +17,7 @@ describe('zero dropped requests under load across reloads', () => {
       const server = await startServer(t, app.file, ['--workers', String(workers), '--log-level', 'info']);
       const load = mixedLoad(server.url);
       try {
-        for (let i = 1; i <= RELOADS; i++) {
-          app.write(`v${i}`);
-          const reload = await control(t, server, 'reload');
-          assert.equal(reload.code, 0, `reload ${i}: ${reload.stderr}`);
-        }
+        await reloadEachVersion(app, RELOADS, () => control(t, server, 'reload'));
       } finally {
         load.stop();
       }

@@ -6,6 +6,7 @@ import { resolveAppSpec } from '../app/resolve.ts';
 import type { Interface } from '../app/shape.ts';
 import { fleetWarnings } from '../deploy/safety.ts';
 import { ExitCode } from '../errors.ts';
+import { migrateReqWarning } from '../supervisor/migrate-req.ts';
 import { loadCommandConfig, type ParsedArgs } from './args.ts';
 import { assertAvailable } from './serve.ts';
 
@@ -19,6 +20,8 @@ export async function checkCommand(args: ParsedArgs): Promise<number> {
   for (const warning of fleetWarnings(config)) {
     process.stderr.write(`pounce check: warning (if this runs behind a load balancer): ${warning}\n`);
   }
+  const migrate = config.workerMode === 'thread' ? migrateReqWarning() : undefined;
+  if (migrate) process.stderr.write(`pounce check: warning: ${migrate}\n`);
   process.stdout.write(
     `OK: ${args.app} is a ${handler.shape}; configuration valid${configFile ? ` (${configFile})` : ' (defaults, env and flags)'}\n`,
   );

@@ -17,7 +17,9 @@ import { writePidFile } from '../fs/pid-file.ts';
 import type { InheritedFd } from '../ipc/messages.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
 import { type KeptSockets, keepListeningSocketsOpen } from '../supervisor/listening-sockets.ts';
+import { migrateReqWarning } from '../supervisor/migrate-req.ts';
 import { Supervisor } from '../supervisor/supervisor.ts';
+import { threadWorkers } from '../supervisor/thread-transport.ts';
 import { describeFds, takeListenFds } from '../systemd/listen-fds.ts';
 import { linkSystemd, TRANSPORT_ENV } from '../systemd/service.ts';
 import { stagingSocketPath, takeHandover } from '../upgrade/protocol.ts';
@@ -28,9 +30,9 @@ import { enablePrivateCompileCache } from './compile-cache.ts';
 import { checkListenAddress } from './listen-checks.ts';
 
 /** The worker entry point next to this build of pounce (src/*.ts when run from source, dist/*.js when built). */
-function workerEntry(): string {
+function workerEntry(name: 'main' | 'thread-host' = 'main'): string {
   const here = fileURLToPath(import.meta.url);
-  return path.join(path.dirname(here), '..', 'worker', `main${path.extname(here)}`);
+  return path.join(path.dirname(here), '..', 'worker', `${name}${path.extname(here)}`);
 }
 
 export async function serveCommand(args: ParsedArgs): Promise<void> {
@@ -83,6 +85,8 @@ async function serve(args: ParsedArgs, successor: SuccessorLink | undefined): Pr
   const keptSockets = keepListeningSocketsOpen();
   if (!keptSockets) log.event('listeningSocketsUnprotected');
   if (roundRobin && config.workers === 1) log.event('roundRobinSingleWorker');
+  const migrate = config.workerMode === 'thread' ? migrateReqWarning() : undefined;
+  if (migrate) log.event('threadModeMigrateReq', { warning: migrate });
 
   const cleanups: (() => void)[] = [];
   if (keptSockets) cleanups.push(() => keptSockets.closeAll());
@@ -90,6 +94,8 @@ async function serve(args: ParsedArgs, successor: SuccessorLink | undefined): Pr
     for (const fn of cleanups.splice(0)) fn();
   };
   let systemd: ReturnType<typeof linkSystemd>;
+  const threads =
+    config.workerMode === 'thread' ? threadWorkers(workerEntry('thread-host'), process.execArgv) : undefined;
   let upgrader: Upgrader | undefined;
   const supervisor = new Supervisor({
     config,
@@ -97,11 +103,15 @@ async function serve(args: ParsedArgs, successor: SuccessorLink | undefined): Pr
     cwd,
     inheritedFds,
     log,
+    spawnWorker: threads?.spawn,
     exit: (code) => {
       cleanup();
       // The helper transport may still be delivering STOPPING=1; do not leave it half-sent. A new
       // supervisor of an upgrade that was underway is stopping too: wait for it.
-      void Promise.all([systemd?.flush(1000), upgrader?.settled()]).then(() => process.exit(code));
+      // Thread mode: the host process exits before the supervisor (no process is left behind).
+      void Promise.all([systemd?.flush(1000), upgrader?.settled(), threads?.close()]).then(() =>
+        process.exit(code),
+      );
     },
   });
   upgrader = new Upgrader({
@@ -180,7 +190,7 @@ async function serve(args: ParsedArgs, successor: SuccessorLink | undefined): Pr
     await supervisor.start();
   } catch (err) {
     cleanup();
-    await systemd?.flush(1000);
+    await Promise.all([systemd?.flush(1000), threads?.close()]);
     if (err instanceof PounceError) log.event('startupFailed', { code: err.code, reason: err.message });
     throw err;
   }
@@ -252,10 +262,9 @@ function pickEnv(env: NodeJS.ProcessEnv, names: string[]): Record<string, string
  */
 export function assertAvailable(config: Config): void {
   const missing: [boolean, string][] = [
-    [
-      config.workerMode === 'thread',
-      'workerMode "thread": thread workers are not available in this version yet',
-    ],
+    [config.workerMode === 'thread' && config.uds !== undefined, 'uds with workerMode "thread"'],
+    [config.workerMode === 'thread' && config.fd !== undefined, 'fd with workerMode "thread"'],
+    [config.workerMode === 'thread' && config.port === 0, 'port 0 with workerMode "thread"'],
   ];
   for (const [set, what] of missing) if (set) throw configError(`Unsupported ${what}`);
 }

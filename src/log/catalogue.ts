@@ -234,6 +234,7 @@ export const catalogue = {
     (f) =>
       `Serving on socket(s) inherited from the service manager: ${f.sockets} (host, port and uds are not used)`,
   ),
+  threadModeMigrateReq: event<{ warning: string }>('warn', (f) => f.warning),
   listeningSocketsUnprotected: event(
     'warn',
     () =>

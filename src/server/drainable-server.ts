@@ -35,7 +35,11 @@ import { abortRequest, linkResponse, withRequestSignal } from './request-signal.
 import { closeHeader, isHttp2, neuter, respondUnavailable, UPGRADE_UNAVAILABLE } from './responses.ts';
 import { UnusedConnections } from './unused-connections.ts';
 
-export type ListenTarget = { fd: number } | { path: string } | { host: string; port: number };
+/** `reusePort`: thread mode, where every thread has its own SO_REUSEPORT listener on the address. */
+export type ListenTarget =
+  | { fd: number }
+  | { path: string }
+  | { host: string; port: number; reusePort?: boolean };
 
 type ServerConfig = Pick<
   Config,
@@ -187,7 +191,11 @@ export class DrainableServer {
       };
       if ('fd' in target) this.server.listen({ fd: target.fd, backlog }, done);
       else if ('path' in target) this.server.listen({ path: target.path, backlog }, done);
-      else this.server.listen({ host: target.host, port: target.port, backlog }, done);
+      else
+        this.server.listen(
+          { host: target.host, port: target.port, backlog, reusePort: target.reusePort },
+          done,
+        );
     });
   }
 

@@ -34,9 +34,12 @@ export interface RunningServer {
   shutdown(): Promise<ShutdownResult>;
 }
 
-export function listenTarget(config: Pick<Config, 'fd' | 'uds' | 'host' | 'port'>): ListenTarget {
+export function listenTarget(
+  config: Pick<Config, 'fd' | 'uds' | 'host' | 'port' | 'workerMode'>,
+): ListenTarget {
   if (config.fd !== undefined) return { fd: config.fd };
   if (config.uds !== undefined) return { path: config.uds };
+  if (config.workerMode === 'thread') return { host: config.host, port: config.port, reusePort: true };
   return { host: config.host, port: config.port };
 }
 

@@ -1,6 +1,7 @@
 // Writes an app module into a temporary directory, so a test can change the code on disk and
 // reload: the version it answers on /version, or a broken variant.
 
+import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -52,5 +53,18 @@ export class ReloadableApp {
 
   write(version: string, variant: Variant = 'ok'): void {
     writeFileSync(this.file, appSource(version, variant));
+  }
+}
+
+/** Writes versions v1…v`count` and reloads after each, asserting that every reload succeeds. */
+export async function reloadEachVersion(
+  app: ReloadableApp,
+  count: number,
+  reload: () => Promise<{ code: number | null; stderr: string }>,
+): Promise<void> {
+  for (let i = 1; i <= count; i++) {
+    app.write(`v${i}`);
+    const result = await reload();
+    assert.equal(result.code, 0, `reload ${i}: ${result.stderr}`);
   }
 }

@@ -1,0 +1,18 @@
+// The supervisor ⇄ worker-host protocol of thread mode (see worker/thread-host.ts): every worker
+// message travels inside one of these, tagged with the worker's id.
+
+import type { ToWorker } from './messages.ts';
+
+export type ToHost =
+  /** Start a thread; `init` is the WorkerInit as JSON (validated by the thread, worker/init.ts). */
+  | { type: 'spawn'; id: number; init: string }
+  | { type: 'to'; id: number; message: ToWorker }
+  /** End the thread at once (Worker.terminate). */
+  | { type: 'kill'; id: number };
+
+export type FromHost =
+  | { type: 'from'; id: number; message: unknown }
+  | { type: 'exit'; id: number; code: number };
+
+/** The thread entry point, relative to the host (same directory, same extension). */
+export const THREAD_ENTRY = `./thread-main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`;
