@@ -74,6 +74,11 @@ async function serve(args: ParsedArgs, successor: SuccessorLink | undefined): Pr
   const watch = config.reload ? await import('../watch/watcher.ts') : undefined;
   watch?.watchedDirs(cwd, config.reloadDirs);
   const inheritedFds = handover?.fds ?? inheritedListeners(config, log);
+  // Threads listen on their own SO_REUSEPORT sockets; the worker host inherits no listening socket.
+  if (config.workerMode === 'thread' && inheritedFds.length > 0)
+    throw configError(
+      'Unsupported socket activation (LISTEN_FDS) with workerMode "thread": use workerMode "process"',
+    );
   await checkListenAddress(config, cwd, inheritedFds.length > 0);
 
   // Inherited sockets: shared scheduling only (see supervisor/listening-sockets.ts).

@@ -2,7 +2,7 @@
 // to a worker through this interface: it sends the typed messages of ipc/messages.ts, it may kill
 // the worker, and it hears the worker's messages and its exit. A process worker (cluster.fork, in
 // process-transport.ts) is one implementation; the in-memory fake of the supervisor's own tests is
-// another, and a thread worker would be a third. WorkerHandle (worker-handle.ts) builds the
+// another, and a thread of the worker host (thread-transport.ts) is a third. WorkerHandle (worker-handle.ts) builds the
 // worker's state from these messages, the same way for every implementation.
 
 import type { ToWorker, WorkerInit } from '../ipc/messages.ts';
