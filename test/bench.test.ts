@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { killGroup, trackGroup } from '../bench/lib/harness.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TIMEOUT_MS = 110_000;
@@ -30,13 +31,8 @@ test('bench/run.ts --quick writes a report with every scenario and the chart', {
   void exited.then(() => {
     running = false;
   });
-  const signalGroup = (signal: NodeJS.Signals) => {
-    try {
-      process.kill(-pgid, signal);
-    } catch {
-      // already gone
-    }
-  };
+  const release = trackGroup(pgid);
+  const signalGroup = (signal: NodeJS.Signals) => killGroup(pgid, signal);
   // SIGTERM lets the bench kill its servers' process groups; SIGKILL is the backstop.
   const stop = async () => {
     if (running) {
@@ -44,6 +40,7 @@ test('bench/run.ts --quick writes a report with every scenario and the chart', {
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
     }
     signalGroup('SIGKILL');
+    release();
   };
   t.after(async () => {
     await stop();

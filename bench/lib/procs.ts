@@ -6,6 +6,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { killGroup, killTrackedGroups, scrubbedEnv, trackGroup } from './harness.ts';
+
+export { isAlive, killGroup } from './harness.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BENCH = path.join(ROOT, 'bench');
@@ -14,7 +17,6 @@ export const CLI = path.join(ROOT, 'src/cli/main.ts');
 /** The Node the project pins (the bench itself runs on it). */
 export const NODE = process.execPath;
 
-const liveGroups = new Set<number>();
 const cleanups: (() => void)[] = [];
 
 /** Kills every process group still alive (synchronous: also usable from an 'exit' handler). */
@@ -26,8 +28,7 @@ export function killAll(): void {
       // best effort
     }
   }
-  for (const pgid of liveGroups) killGroup(pgid, 'SIGKILL');
-  liveGroups.clear();
+  killTrackedGroups();
 }
 
 /** Runs `fn` (synchronously) when the bench ends, whatever the reason. */
@@ -36,23 +37,6 @@ export function atExit(fn: () => void): void {
 }
 
 process.on('exit', killAll);
-
-export function killGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export interface LogLine {
   event?: string;
@@ -88,26 +72,6 @@ export interface SpawnOptions {
   cwd?: string;
 }
 
-/** The environment for a child: the bench's own, minus anything that would configure a server. */
-function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of Object.keys(env)) {
-    if (
-      key.startsWith('POUNCE_') ||
-      key.startsWith('PM2_') ||
-      key === 'NODE_OPTIONS' ||
-      key === 'NODE_COMPILE_CACHE'
-    )
-      delete env[key];
-  }
-  for (const key of ['PORT', 'HOST', 'WEB_CONCURRENCY', 'SHUTDOWN_TIMEOUT', 'WORKERS']) delete env[key];
-  for (const [key, value] of Object.entries(extra)) {
-    if (value === undefined) delete env[key];
-    else env[key] = value;
-  }
-  return env;
-}
-
 export function quote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
 }
@@ -130,13 +94,13 @@ export function spawnProc(cmd: string, args: string[], options: SpawnOptions = {
   const startedAt = performance.now();
   const child = spawn(cmd, args, {
     cwd: options.cwd ?? ROOT,
-    env: childEnv(options.env),
+    env: scrubbedEnv(options.env),
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   if (child.pid === undefined) throw new Error(`could not start ${cmd}`);
   const pid = child.pid;
-  liveGroups.add(pid);
+  const release = trackGroup(pid);
   child.on('error', () => {});
 
   const logs: LogLine[] = [];
@@ -179,7 +143,7 @@ export function spawnProc(cmd: string, args: string[], options: SpawnOptions = {
         // The leader is gone; its group may still hold workers (they exit on their own when the IPC
         // channel closes, but never leave that to chance).
         killGroup(pid, 'SIGKILL');
-        liveGroups.delete(pid);
+        release();
         resolve({ code, signal, at });
       });
     },

@@ -4,12 +4,15 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { killGroup, scrubbedEnv, trackGroup } from '../../bench/lib/harness.ts';
 import type { ServerStatus } from '../../src/control/protocol.ts';
+
+export { hasExited, isAlive, killGroup } from '../../bench/lib/harness.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(ROOT, 'src/cli/main.ts');
@@ -21,19 +24,6 @@ export interface LogLine {
   msg: string;
   level: number;
   [key: string]: unknown;
-}
-
-const liveGroups = new Set<number>();
-process.on('exit', () => {
-  for (const pgid of liveGroups) killGroup(pgid, 'SIGKILL');
-});
-
-export function killGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // already gone
-  }
 }
 
 export interface PounceProcess {
@@ -63,17 +53,6 @@ export interface SpawnOptions {
   env?: Record<string, string | undefined>;
 }
 
-function baseEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
-  // The tests' own environment must not configure the server under test.
-  for (const key of Object.keys(env)) {
-    if ((key.startsWith('POUNCE_') && !(key in extra)) || env[key] === undefined) delete env[key];
-  }
-  for (const key of ['PORT', 'HOST', 'WEB_CONCURRENCY', 'SHUTDOWN_TIMEOUT'])
-    if (!(key in extra)) delete env[key];
-  return env;
-}
-
 /** Starts `pounce ARGS...` with JSON logs; the test context kills its process group at the end. */
 export function spawnPounce(t: TestContext, args: string[], options: SpawnOptions = {}): PounceProcess {
   const started = Date.now();
@@ -84,15 +63,15 @@ export function spawnPounce(t: TestContext, args: string[], options: SpawnOption
   ];
   const child = spawn(file!, [...prefix, ...args], {
     cwd: options.cwd ?? ROOT,
-    env: baseEnv({ POUNCE_LOG_FORMAT: 'json', ...options.env }),
+    env: scrubbedEnv({ POUNCE_LOG_FORMAT: 'json', ...options.env }),
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const pid = child.pid!;
-  liveGroups.add(pid);
+  const release = trackGroup(pid);
   t.after(() => {
     killGroup(pid, 'SIGKILL');
-    liveGroups.delete(pid);
+    release();
   });
 
   const logs: LogLine[] = [];
@@ -127,7 +106,9 @@ export function spawnPounce(t: TestContext, args: string[], options: SpawnOption
     signal: signal as NodeJS.Signals | null,
     ms: Date.now() - started,
   }));
-  exited.then(() => liveGroups.delete(pid));
+  // Unlike the bench, the group is not killed when the leader exits: a test may check that workers
+  // exit with their supervisor, or that an upgraded supervisor outlives the old one. t.after kills it.
+  exited.then(release);
 
   return {
     child,
@@ -253,28 +234,5 @@ export async function waitFor(
   while (!(await predicate())) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * True once `pid` has exited: gone, or a zombie nobody has reaped yet (a supervisor replaced by an
- * upgrade is re-parented, and what it is re-parented to may reap late or never).
- */
-export function hasExited(pid: number): boolean {
-  if (!isAlive(pid)) return true;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
   }
 }
