@@ -4,7 +4,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
-import { describeValue, ErrorCode, PounceError } from '../errors.ts';
+import { pounceError } from '../errors.ts';
 import { onDrain, onReadinessCheck, onShutdown, onStartup } from './lifecycle.ts';
 import type { AppSpec } from './resolve.ts';
 import { type AppHandler, errorText, type Interface, toHandler } from './shape.ts';
@@ -32,9 +32,9 @@ export async function importModule(spec: AppSpec): Promise<Record<string, unknow
   try {
     return await import(pathToFileURL(spec.file).href);
   } catch (err) {
-    throw new PounceError(
-      ErrorCode.APP_IMPORT,
-      `App module ${spec.text} threw while being imported: ${errorText(err)}${importLocation(err, spec.file)}`,
+    throw pounceError(
+      'APP_IMPORT',
+      { module: spec.text, error: errorText(err), location: importLocation(err, spec.file) },
       { cause: err },
     );
   }
@@ -45,10 +45,7 @@ function pickExport(mod: Record<string, unknown>, spec: AppSpec): { value: unkno
   const available = names.length ? names.join(', ') : 'none';
   if (spec.exportName !== undefined) {
     if (!(spec.exportName in mod) || mod[spec.exportName] === undefined) {
-      throw new PounceError(
-        ErrorCode.APP_EXPORT_MISSING,
-        `App module ${spec.file} has no export named ${JSON.stringify(spec.exportName)} (exports: ${available})`,
-      );
+      throw pounceError('APP_EXPORT_MISSING', { file: spec.file, name: spec.exportName, available });
     }
     return {
       value: mod[spec.exportName],
@@ -63,10 +60,7 @@ function pickExport(mod: Record<string, unknown>, spec: AppSpec): { value: unkno
     }
     if (value !== undefined) return { value, where: `Export ${JSON.stringify(name)} of ${spec.file}` };
   }
-  throw new PounceError(
-    ErrorCode.APP_EXPORT_MISSING,
-    `App module ${spec.file} has neither a default export nor an export named "app" (exports: ${available}); export one, name it with ${spec.text}:NAME, or, if the module starts its own server with listen(), serve it with --interface script`,
-  );
+  throw pounceError('APP_NO_DEFAULT_EXPORT', { file: spec.file, module: spec.text, available });
 }
 
 function isPlainObjectWithApp(value: unknown): boolean {
@@ -84,10 +78,7 @@ function moduleUpgrade(mod: Record<string, unknown>): AppHandler['upgrade'] {
   const upgrade = mod.upgrade ?? (mod.default as { upgrade?: unknown } | undefined)?.upgrade;
   if (upgrade === undefined) return undefined;
   if (typeof upgrade !== 'function') {
-    throw new PounceError(
-      ErrorCode.APP_SHAPE,
-      `Export upgrade of the app module is ${describeValue(upgrade)}; it must be a function (req, socket, head)`,
-    );
+    throw pounceError('APP_UPGRADE_SHAPE', { value: upgrade });
   }
   return upgrade as AppHandler['upgrade'];
 }
@@ -107,10 +98,7 @@ function registerModuleHooks(mod: Record<string, unknown>) {
     const hook = hooks[name];
     if (hook === undefined) continue;
     if (typeof hook !== 'function') {
-      throw new PounceError(
-        ErrorCode.APP_SHAPE,
-        `Export ${name} of the app module is ${describeValue(hook)}; it must be a function`,
-      );
+      throw pounceError('APP_HOOK_SHAPE', { name, value: hook });
     }
   }
   if (typeof hooks.onStartup === 'function') onStartup(hooks.onStartup as () => unknown);

@@ -3,7 +3,7 @@
 
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { ErrorCode, PounceError } from '../errors.ts';
+import { pounceError } from '../errors.ts';
 
 export interface AppSpec {
   /** Absolute path of the module file. */
@@ -33,10 +33,7 @@ export function resolveAppSpec(text: string, cwd: string): AppSpec {
   ];
   const file = candidates.find((f) => existsSync(f) && statSync(f).isFile());
   if (!file) {
-    throw new PounceError(
-      ErrorCode.APP_NOT_FOUND,
-      `App module ${JSON.stringify(modulePath)} not found (looked for ${base} with ${EXTENSIONS.join(', ')} and index files)`,
-    );
+    throw pounceError('APP_NOT_FOUND', { module: modulePath, base, extensions: EXTENSIONS });
   }
   return { file, exportName, text };
 }

@@ -5,7 +5,7 @@
 
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { describeValue, ErrorCode, PounceError } from '../errors.ts';
+import { type PounceError, pounceError } from '../errors.ts';
 
 export type Interface = 'auto' | 'node' | 'fetch';
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -65,10 +65,7 @@ function classify(value: unknown, iface: Interface): Classified | undefined {
 }
 
 function shapeError(where: string, value: unknown): PounceError {
-  return new PounceError(
-    ErrorCode.APP_SHAPE,
-    `${where} is ${describeValue(value)}, not an app. Export a Node request listener (req, res), a fetch handler (request) => Response, an object with a fetch method, or a factory () => one of these.`,
-  );
+  return pounceError('APP_SHAPE', { where, value });
 }
 
 /** An `upgrade(req, socket, head)` method on the exported object (or the factory's product). */
@@ -88,9 +85,7 @@ export async function toHandler(value: unknown, iface: Interface, where: string)
     try {
       produced = await c.factory();
     } catch (err) {
-      throw new PounceError(ErrorCode.APP_FACTORY, `${where} is a factory and it threw: ${errorText(err)}`, {
-        cause: err,
-      });
+      throw pounceError('APP_FACTORY', { where, error: errorText(err) }, { cause: err });
     }
     c = classify(produced, iface);
     upgrade ??= upgradeOf(produced);

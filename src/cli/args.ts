@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.ts';
 import { kebab, type OptionName, optionNames, optionSpec } from '../config/options.ts';
 import { applyPlatformDefaults, type ResolvedConfig } from '../deploy/platform.ts';
-import { ErrorCode, PounceError } from '../errors.ts';
+import { ErrorCode, PounceError, pounceError } from '../errors.ts';
 
 export const COMMANDS = [
   'serve',
@@ -179,17 +179,11 @@ function translateParseError(err: Error & { code?: string }): PounceError {
   const flag = /'(-{1,2}[^' ]+)/.exec(err.message)?.[1];
   switch (err.code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
-      return new PounceError(
-        ErrorCode.CONFIG,
-        `Unknown flag ${flag ?? err.message} — run pounce --help for the list of flags`,
-      );
+      return pounceError('UNKNOWN_FLAG', { flag: flag ?? err.message });
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      return new PounceError(
-        ErrorCode.CONFIG,
-        /argument missing/.test(err.message)
-          ? `Missing value for ${flag} — it takes a value, as in ${flag} VALUE`
-          : `Flag ${flag} does not take a value — it is a switch (${flag} or ${flag?.replace(/^--/, '--no-')})`,
-      );
+      return pounceError(/argument missing/.test(err.message) ? 'FLAG_VALUE_MISSING' : 'FLAG_IS_SWITCH', {
+        flag,
+      });
     default:
       return usageError(err.message);
   }

@@ -20,7 +20,7 @@ import {
   controlSocketLocation,
   type ServerStatus,
 } from '../control/protocol.ts';
-import { ErrorCode, ExitCode, PounceError } from '../errors.ts';
+import { ExitCode, PounceError, pounceError } from '../errors.ts';
 import { checkTrustedPath, ensurePrivateDir } from '../fs/private-dir.ts';
 import { loadCommandConfig, type ParsedArgs } from './args.ts';
 
@@ -86,10 +86,7 @@ function verifyControlSocket(location: ControlSocketLocation): void {
   if (!st.isSocket()) throw noServer(socketPath, 'is not a socket');
   const uid = process.getuid?.();
   if (uid !== undefined && st.uid !== uid && st.uid !== 0) {
-    throw new PounceError(
-      ErrorCode.UNSAFE_PATH,
-      `The control socket ${socketPath} is not safe to use: it belongs to uid ${st.uid}, not to uid ${uid} (this user) or root — it is not your pounce server; refusing to talk to it`,
-    );
+    throw pounceError('UNSAFE_CONTROL_SOCKET_CLIENT', { path: socketPath, owner: st.uid, uid });
   }
 }
 
@@ -131,10 +128,12 @@ export async function askServer(
     !samePid(expectedPid) &&
     !samePid(readPidFile(path.resolve(cwd, pidFile!)))
   ) {
-    throw new PounceError(
-      ErrorCode.UNSAFE_PATH,
-      `the server at ${location.path} is pid ${answer.response.pid}, but the pid file ${pidFile} names pid ${expectedPid} — they are not the same server; not trusting its answer`,
-    );
+    throw pounceError('UNTRUSTED_SERVER_PID', {
+      path: location.path,
+      pid,
+      pidFile: pidFile!,
+      expected: expectedPid,
+    });
   }
   return answer;
 }

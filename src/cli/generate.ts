@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { generate, isTarget, TARGETS } from '../deploy/generate.ts';
-import { ErrorCode, ExitCode, PounceError } from '../errors.ts';
+import { ExitCode, pounceError } from '../errors.ts';
 import { loadCommandConfig, type ParsedArgs } from './args.ts';
 
 const LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -14,10 +14,7 @@ const LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 export async function generateCommand(args: ParsedArgs): Promise<number> {
   const target = args.target ?? '';
   if (!isTarget(target)) {
-    throw new PounceError(
-      ErrorCode.USAGE,
-      `Unknown target ${JSON.stringify(target)} — pounce generate takes one of: ${Object.keys(TARGETS).join(', ')}`,
-    );
+    throw pounceError('UNKNOWN_TARGET', { target, targets: Object.keys(TARGETS) });
   }
   const cwd = process.cwd();
   const resolved = await loadCommandConfig(args, cwd);
@@ -41,10 +38,7 @@ export async function generateCommand(args: ParsedArgs): Promise<number> {
 function deploymentName(given: string | undefined, cwd: string): string {
   if (given !== undefined) {
     if (!LABEL.test(given)) {
-      throw new PounceError(
-        ErrorCode.USAGE,
-        `Invalid --name ${JSON.stringify(given)} — it must be a DNS label: lowercase letters, digits and -, at most 63, starting and ending with a letter or digit`,
-      );
+      throw pounceError('INVALID_NAME_FLAG', { name: given });
     }
     return given;
   }

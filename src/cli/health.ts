@@ -6,7 +6,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { type ControlSocketLocation, controlSocketLocation } from '../control/protocol.ts';
-import { configError, ErrorCode, ExitCode, PounceError } from '../errors.ts';
+import { configError, ErrorCode, ExitCode, PounceError, pounceError } from '../errors.ts';
 import { loadCommandConfig, type ParsedArgs } from './args.ts';
 import { askServer } from './control.ts';
 
@@ -22,10 +22,7 @@ export async function healthCommand(args: ParsedArgs): Promise<number> {
   let target: Target;
   if (args.url !== undefined) {
     if (!URL.canParse(args.url) || !/^https?:$/.test(new URL(args.url).protocol))
-      throw new PounceError(
-        ErrorCode.USAGE,
-        `Invalid --url ${JSON.stringify(args.url)} — it must be an http:// or https:// URL`,
-      );
+      throw pounceError('INVALID_URL_FLAG', { url: args.url });
     target = { url: new URL(args.url) };
   } else {
     if (config.healthCheckPath === undefined) {

@@ -8,7 +8,7 @@ import { fstatSync, lstatSync, readFileSync, type Stats, statSync, unlinkSync } 
 import net from 'node:net';
 import path from 'node:path';
 import type { Config } from '../config/options.ts';
-import { configError, ErrorCode, PounceError } from '../errors.ts';
+import { configError, pounceError } from '../errors.ts';
 import { socketPathTooLong } from '../fs/socket-path.ts';
 
 function kindOf(st: Stats): string {
@@ -66,17 +66,11 @@ async function checkUds(uds: string, cwd: string): Promise<void> {
     );
   }
   if (await answers(socketPath)) {
-    throw new PounceError(
-      ErrorCode.LISTEN,
-      `Cannot listen on unix:${socketPath}: another server is listening on it`,
-    );
+    throw pounceError('LISTEN_SOCKET_BUSY', { path: socketPath });
   }
   const uid = process.getuid?.();
   if (uid !== undefined && st.uid !== uid) {
-    throw new PounceError(
-      ErrorCode.LISTEN,
-      `Cannot listen on unix:${socketPath}: a stale socket of uid ${st.uid} is in the way — pounce removes only its own user's; remove it`,
-    );
+    throw pounceError('LISTEN_SOCKET_FOREIGN', { path: socketPath, uid: st.uid });
   }
   // A socket nobody answers is what a killed server leaves behind: remove it, as binding would
   // otherwise fail with EADDRINUSE.
@@ -134,10 +128,11 @@ async function checkHost(host: string, port: number): Promise<void> {
   try {
     await lookup(host);
   } catch (err) {
-    throw new PounceError(
-      ErrorCode.LISTEN,
-      `Cannot listen on ${host}:${port}: the host name ${JSON.stringify(host)} does not resolve (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-    );
+    throw pounceError('LISTEN_HOST_UNRESOLVED', {
+      host,
+      port,
+      reason: (err as NodeJS.ErrnoException).code ?? (err as Error).message,
+    });
   }
 }
 

@@ -3,7 +3,7 @@
 import { chmodSync, existsSync, lstatSync, renameSync, type Stats, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { configError, ErrorCode, PounceError } from '../errors.ts';
+import { configError, PounceError, pounceError } from '../errors.ts';
 import { checkTrustedPath, ensurePrivateDir } from '../fs/private-dir.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
@@ -86,10 +86,7 @@ export async function startControlServer(
     }
     const uid = process.getuid?.();
     if (uid !== undefined && existing.uid !== uid) {
-      throw new PounceError(
-        ErrorCode.UNSAFE_PATH,
-        `The control socket ${socketPath} is not safe to use: it is a socket of uid ${existing.uid}, not of uid ${uid} (this user) — another user may be waiting for pounce reload/stop/status there; remove it, or choose another --control-socket`,
-      );
+      throw pounceError('UNSAFE_CONTROL_SOCKET_SERVE', { path: socketPath, owner: existing.uid, uid });
     }
     if (await isAlive(socketPath)) {
       log.event('controlUnavailable', { path: socketPath, error: 'another pounce server is using it' });

@@ -7,7 +7,7 @@
 
 import { lstatSync, mkdirSync, realpathSync, type Stats } from 'node:fs';
 import path from 'node:path';
-import { ErrorCode, PounceError } from '../errors.ts';
+import { type PounceError, pounceError } from '../errors.ts';
 
 const STICKY = 0o1000;
 const GROUP_OR_WORLD_WRITABLE = 0o022;
@@ -17,7 +17,7 @@ function currentUid(): number | undefined {
 }
 
 function unsafe(what: string, dir: string, reason: string, advice: string): PounceError {
-  return new PounceError(ErrorCode.UNSAFE_PATH, `${what} ${dir} is not safe to use: ${reason} — ${advice}`);
+  return pounceError('UNSAFE_DIR', { what, dir, reason, advice });
 }
 
 function lstatOrUndefined(p: string): Stats | undefined {

@@ -9,7 +9,7 @@ import http2 from 'node:http2';
 import https from 'node:https';
 import tls from 'node:tls';
 import type { Config } from '../config/options.ts';
-import { ErrorCode, PounceError } from '../errors.ts';
+import { pounceError } from '../errors.ts';
 import { SWEEP_MS } from './unused-connections.ts';
 
 export type Protocol = 'http' | 'https' | 'h2';
@@ -35,7 +35,7 @@ function readPem(option: string, file: string): Buffer {
   } catch (err) {
     const reason =
       (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : (err as Error).message;
-    throw new PounceError(ErrorCode.TLS, `${option} ${file} ${reason}`);
+    throw pounceError('TLS_FILE', { option, file, reason });
   }
 }
 
@@ -49,10 +49,11 @@ function tlsOptions(config: ServerConfig): tls.SecureContextOptions {
     // Fails now, with OpenSSL's reason, rather than on the first handshake.
     tls.createSecureContext(options);
   } catch (err) {
-    throw new PounceError(
-      ErrorCode.TLS,
-      `certFile ${config.certFile} / keyFile ${config.keyFile} cannot be used: ${(err as Error).message}`,
-    );
+    throw pounceError('TLS_PAIR', {
+      certFile: config.certFile!,
+      keyFile: config.keyFile!,
+      reason: (err as Error).message,
+    });
   }
   return options;
 }

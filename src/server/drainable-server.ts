@@ -26,7 +26,7 @@ import type { Duplex } from 'node:stream';
 import type { DrainReason } from '../app/lifecycle.ts';
 import type { AppHandler, FetchHandler, UpgradeHandler } from '../app/shape.ts';
 import type { Config } from '../config/options.ts';
-import { ErrorCode, PounceError } from '../errors.ts';
+import { pounceError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
 import { type CreatedServer, createNodeServer, type NodeServer, type Protocol } from './create-server.ts';
 import { FIRST_REQUEST_GRACE_MS, IDLE_GRACE_MS } from './grace.ts';
@@ -179,9 +179,7 @@ export class DrainableServer {
   listen(target: ListenTarget, backlog: number): Promise<string> {
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) => {
-        reject(
-          new PounceError(ErrorCode.LISTEN, `Cannot listen on ${describeTarget(target)}: ${err.message}`),
-        );
+        reject(pounceError('LISTEN', { target: describeTarget(target), reason: err.message }));
       };
       this.server.once('error', onError);
       const done = () => {

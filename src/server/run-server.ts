@@ -7,7 +7,7 @@
 import { type DrainReason, fireDrain, shutdownHooks, startupHooks } from '../app/lifecycle.ts';
 import { type AppHandler, errorText } from '../app/shape.ts';
 import type { Config } from '../config/options.ts';
-import { ErrorCode, PounceError } from '../errors.ts';
+import { pounceError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
 import { withTimeout } from '../timeout.ts';
 import { DrainableServer, type ListenTarget } from './drainable-server.ts';
@@ -45,15 +45,7 @@ export function listenTarget(
 
 /** Rejects with STARTUP_TIMEOUT if `work` does not settle within `seconds`. */
 export function withStartupTimeout<T>(work: Promise<T>, seconds: number, what: string): Promise<T> {
-  return withTimeout(
-    work,
-    seconds * 1000,
-    () =>
-      new PounceError(
-        ErrorCode.STARTUP_TIMEOUT,
-        `${what} did not finish within startupTimeout (${seconds}s)`,
-      ),
-  );
+  return withTimeout(work, seconds * 1000, () => pounceError('STARTUP_TIMEOUT', { what, seconds }));
 }
 
 export async function runStartupHooks(): Promise<void> {
@@ -61,7 +53,7 @@ export async function runStartupHooks(): Promise<void> {
     try {
       await hook();
     } catch (err) {
-      throw new PounceError(ErrorCode.STARTUP_HOOK, `Startup hook failed: ${errorText(err)}`, { cause: err });
+      throw pounceError('STARTUP_HOOK', { error: errorText(err) }, { cause: err });
     }
   }
 }

@@ -5,7 +5,7 @@
 
 import type { Config } from '../config/options.ts';
 import { retireBudgetMs, startupBudgetMs } from '../deploy/timings.ts';
-import { ErrorCode, PounceError } from '../errors.ts';
+import { ErrorCode, pounceError } from '../errors.ts';
 import type { InheritedFd, RecycleReason } from '../ipc/messages.ts';
 import type { Logger } from '../log/logger.ts';
 import { withTimeout } from '../timeout.ts';
@@ -106,11 +106,7 @@ export class WorkerPool {
     await withTimeout(
       Promise.race([Promise.all(workers.map((w) => w.ready)), aborted]),
       startupBudgetMs(this.#o.config),
-      () =>
-        new PounceError(
-          ErrorCode.STARTUP_TIMEOUT,
-          `a worker did not become ready within startupTimeout (${seconds}s)`,
-        ),
+      () => pounceError('WORKER_NOT_READY', { seconds }),
     );
     // Ready once is not enough: a worker whose code throws right after listening has died by now.
     const dead = workers.find((w) => !w.alive);

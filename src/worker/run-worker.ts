@@ -8,7 +8,7 @@ import { loadApp } from '../app/load.ts';
 import { resolveAppSpec } from '../app/resolve.ts';
 import { startScript } from '../app/script/start-script.ts';
 import { errorText, type Interface } from '../app/shape.ts';
-import { ErrorCode, PounceError } from '../errors.ts';
+import { ErrorCode, PounceError, pounceError } from '../errors.ts';
 import {
   dispatch,
   FATAL_DRAIN_MAX_SECONDS,
@@ -110,12 +110,7 @@ export async function runWorker(init: WorkerInit, endpoint: WorkerEndpoint): Pro
     const error = errorText(err);
     const stack = err instanceof Error ? err.stack : undefined;
     if (!serving) {
-      fail(
-        new PounceError(
-          ErrorCode.WORKER,
-          `${origin === 'unhandledRejection' ? 'Unhandled rejection' : 'Uncaught exception'} while starting: ${error}`,
-        ),
-      );
+      fail(pounceError('WORKER_START_CRASH', { origin, error }));
       return;
     }
     log.event('uncaughtException', { worker: workerId, origin, error, stack, again: fatal });

@@ -20,7 +20,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
-import { ErrorCode, PounceError } from '../../errors.ts';
+import { type PounceError, pounceError } from '../../errors.ts';
 import type { Logger } from '../../log/logger.ts';
 
 export type ExtraListeners = 'error' | 'ignore' | 'passthrough';
@@ -58,12 +58,7 @@ export function captureListens(options: CaptureOptions): Capture {
     const callback = args.at(-1);
     if (served === undefined) {
       if (!isHttpServer(this)) {
-        options.fail(
-          new PounceError(
-            ErrorCode.SCRIPT_NOT_HTTP,
-            `The server script's first listen() (on ${asked}) is on ${serverKind(this)}, not an HTTP server: pounce serves HTTP and HTTPS servers (http.createServer, https.createServer, and the frameworks built on them)`,
-          ),
-        );
+        options.fail(pounceError('SCRIPT_NOT_HTTP', { address: asked, kind: serverKind(this) }));
         return this;
       }
       served = this;
@@ -87,12 +82,7 @@ export function captureListens(options: CaptureOptions): Capture {
         passthrough.add(this);
         return originalListen.apply(this, args as never);
       default:
-        options.fail(
-          new PounceError(
-            ErrorCode.SCRIPT_EXTRA_LISTENER,
-            `The server script started a second listener (${serverKind(this)} on ${asked}) besides the HTTP server pounce serves; pounce serves one. Set scriptExtraListeners to ignore (bind nothing) or passthrough (bind it where it asks, without draining)`,
-          ),
-        );
+        options.fail(pounceError('SCRIPT_EXTRA_LISTENER', { address: asked, kind: serverKind(this) }));
         return this;
     }
   } as typeof net.Server.prototype.listen;

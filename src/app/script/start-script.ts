@@ -11,7 +11,7 @@
 // (after connecting to a database), which the worker waits for, up to startupTimeout.
 
 import type { Config } from '../../config/options.ts';
-import { ErrorCode, PounceError } from '../../errors.ts';
+import { pounceError } from '../../errors.ts';
 import type { Logger } from '../../log/logger.ts';
 import { DrainableServer, type ListenTarget } from '../../server/drainable-server.ts';
 import { listenTarget, type RunningServer, runningServer } from '../../server/run-server.ts';
@@ -70,10 +70,7 @@ export async function startScript(
     serve(server, asked) {
       const running = (async () => {
         if (ctx.inheritedFds.length > 1) {
-          throw new PounceError(
-            ErrorCode.LISTEN,
-            `A server script has one server, but ${ctx.inheritedFds.length} listening sockets were inherited (socket activation): pass one socket, or export the app instead`,
-          );
+          throw pounceError('SCRIPT_INHERITED_SOCKETS', { count: ctx.inheritedFds.length });
         }
         const { handler, adopt } = adoptServer(server);
         const core = new DrainableServer(handler, config, log, ctx.workerId, adopt);
@@ -103,10 +100,11 @@ export async function startScript(
     timer = setTimeout(
       () =>
         reject(
-          new PounceError(
-            ErrorCode.SCRIPT_NO_LISTEN,
-            `Server script ${spec.text} did not call listen() within startupTimeout (${config.startupTimeout}s)${capture.served ? '' : ': a module served by pounce must export an app (default or "app") or start an HTTP server'}`,
-          ),
+          pounceError('SCRIPT_NO_LISTEN', {
+            module: spec.text,
+            seconds: config.startupTimeout,
+            served: Boolean(capture.served),
+          }),
         ),
       Math.max(0, deadline),
     );
