@@ -118,3 +118,33 @@ describe('pipelined requests across a drain', () => {
     assertAllAnswered(await received, 5, workerPid(server));
   });
 });
+
+describe('pipelined requests behind a response pounce writes itself', () => {
+  test('a requestTimeout 503 and an app error 500 keep the connection for the requests behind them', async (t) => {
+    const server = await startServer(t, appPath('node-listener.ts'), ['--request-timeout', '0.5']);
+    const socket = await connect(server.port);
+    t.after(() => socket.destroy());
+    let data = Buffer.alloc(0);
+    const three = new Promise<void>((resolve) => {
+      socket.on('data', (chunk: Buffer) => {
+        data = Buffer.concat([data, chunk]);
+        if (parseResponses(data).responses.length >= 3) resolve();
+      });
+      socket.once('close', () => resolve());
+    });
+    socket.write(
+      ['/slow?ms=3000', '/throw', '/'].map((p) => `GET ${p} HTTP/1.1\r\nHost: pounce.test\r\n\r\n`).join(''),
+    );
+    await three;
+    const { responses } = parseResponses(data);
+    assert.deepEqual(
+      responses.map((r) => [r.status, r.headers.connection]),
+      [
+        [503, 'keep-alive'],
+        [500, 'keep-alive'],
+        [200, 'keep-alive'],
+      ],
+    );
+    assert.equal(responses[2]!.body, 'ts app\n');
+  });
+});

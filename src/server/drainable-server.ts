@@ -417,6 +417,17 @@ export class DrainableServer {
     }
   }
 
+  /**
+   * Whether no request was received after this one on its connection. A response pounce writes
+   * itself (500, 503 on requestTimeout) closes the connection only then: Node would drop the
+   * requests pipelined behind a Connection: close, and the app has already been called for them.
+   */
+  #isLastReceived(req: IncomingMessage, res: ServerResponse): boolean {
+    if (isHttp2(req)) return true;
+    const state = (req.socket as TrackedSocket)[kState];
+    return state === undefined || state.lastResponse === res;
+  }
+
   #isHealth(req: IncomingMessage): boolean {
     return this.#health.match(req.url) !== undefined;
   }
@@ -493,12 +504,18 @@ export class DrainableServer {
       url: req.url ?? '?',
       error: err instanceof Error ? (err.stack ?? err.message) : String(err),
     });
-    if (!res.headersSent) {
-      res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8', ...closeHeader(req) });
-      res.end('Internal Server Error\n');
-    } else {
+    if (res.headersSent) {
       res.destroy();
+      return;
     }
+    // On the next tick: a handler that threw at once did so while Node was still parsing the read
+    // it came in; requests pipelined behind it in that read must be seen before the close is chosen.
+    setImmediate(() => {
+      if (res.headersSent || res.destroyed) return;
+      const close = this.#isLastReceived(req, res) ? closeHeader(req) : {};
+      res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8', ...close });
+      res.end('Internal Server Error\n');
+    });
   }
 
   #armRequestTimeout(req: IncomingMessage, res: ServerResponse, ms: number) {
@@ -517,7 +534,9 @@ export class DrainableServer {
       }
       // Headers the app set for its own response (content-encoding, …) must not describe ours.
       for (const name of res.getHeaderNames()) res.removeHeader(name);
-      respondUnavailable(req, res, 'Request timed out\n');
+      const close = this.#isLastReceived(req, res);
+      if (!close) restoreKeepAlive(res);
+      respondUnavailable(req, res, 'Request timed out\n', close);
       neuter(res);
     }, ms);
     res.once('close', () => clearTimeout(timer));
