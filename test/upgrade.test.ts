@@ -7,7 +7,8 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { describe, type TestContext, test } from 'node:test';
 import { mixedLoad, summarize } from '../bench/load-generator.ts';
@@ -18,9 +19,11 @@ import {
   control,
   FIXTURES,
   hasExited,
+  POUNCE_COMMAND,
   type PounceProcess,
   scratchDir,
   serverStatus,
+  spawnPounce,
   startServer,
   waitFor,
 } from './helpers/pounce.ts';
@@ -29,6 +32,7 @@ import { appSource, ReloadableApp } from './helpers/reloadable-app.ts';
 // A second Node major, from its own npm prefix (test/fixtures/node24/package.json explains why).
 const NODE_24_DIR = path.join(FIXTURES, 'node24');
 const NODE_24 = path.join(NODE_24_DIR, 'node_modules/node/bin/node');
+const LAUNCHER = path.join(FIXTURES, 'ops/socket-launcher.py');
 
 /** Installs Node 24 from the prefix's lockfile if a fresh clone does not have it yet (.ci/run does). */
 function ensureNode24(): void {
@@ -51,6 +55,45 @@ function slowToStartNext(t: TestContext, ms: number) {
         file,
         `${appSource('v2')}\nexport function onStartup() { return new Promise((r) => setTimeout(r, ${ms})); }\n`,
       ),
+  };
+}
+
+/**
+ * Sends `pounce status`'s request over the control socket back to back (a new connection each
+ * time) until stopped, and records every one that got no answer.
+ */
+function askContinuously(socketPath: string) {
+  let stopped = false;
+  const failures: string[] = [];
+  let answered = 0;
+  const askOnce = () =>
+    new Promise<void>((resolve) => {
+      const socket = net.connect(socketPath);
+      let buffer = '';
+      socket.setEncoding('utf8');
+      socket.once('connect', () => socket.write('{"command":"status"}\n'));
+      socket.on('data', (chunk: string) => {
+        buffer += chunk;
+      });
+      socket.once('error', (err) => {
+        failures.push(err.message);
+        resolve();
+      });
+      socket.once('close', () => {
+        if (buffer.includes('"ok":true')) answered++;
+        else if (buffer !== '') failures.push(buffer);
+        resolve();
+      });
+    });
+  const done = (async () => {
+    while (!stopped) await askOnce();
+    return { answered, failures };
+  })();
+  return {
+    done,
+    stop: () => {
+      stopped = true;
+    },
   };
 }
 
@@ -202,6 +245,79 @@ describe('pounce upgrade', () => {
     const outcome = await upgrading;
     assert.equal(outcome.code, 1);
     assert.match(outcome.stderr, /aborted: the server is shutting down/);
+  });
+
+  test('control socket and pid file move without a gap; a unix socket listener stays where it is', async (t) => {
+    const dir = scratchDir(t, 'pounce-upgrade-');
+    const uds = path.join(dir, 'app.sock');
+    const pidFile = path.join(dir, 'pounce.pid');
+    const app = new ReloadableApp('v1');
+    const server = await startServer(t, app.file, ['--uds', uds, '--pid-file', pidFile, '--workers', '2']);
+    // `pounce status`'s own request, asked back to back for the whole test: every one is answered.
+    const asking = askContinuously(server.control);
+    // And `pounce status --pid-file` itself, whose check of the answering pid against the pid file
+    // must hold while both move.
+    let cliStopped = false;
+    const cliFailures: string[] = [];
+    let cliRuns = 0;
+    const cli = (async () => {
+      while (!cliStopped) {
+        const result = await control(t, server, 'status', ['--pid-file', pidFile]);
+        cliRuns++;
+        if (result.code !== 0) cliFailures.push(result.stderr);
+      }
+    })();
+    try {
+      for (let i = 1; i <= 3; i++) {
+        const { before, after } = await upgrade(t, server, ['--pid-file', pidFile]);
+        assert.equal(readFileSync(pidFile, 'utf8'), `${after.pid}\n`);
+        await oldOneGone(before);
+        // The old supervisor exited without unlinking the socket path the new one serves on.
+        assert.ok(lstatSync(uds).isSocket());
+        assert.equal((await request('http://x/version', { socket: net.connect(uds) })).body, 'v1');
+      }
+    } finally {
+      asking.stop();
+      cliStopped = true;
+    }
+    await cli;
+    assert.deepEqual(cliFailures, [], `${cliRuns} pounce status runs`);
+    const asked = await asking.done;
+    assert.deepEqual(asked.failures, [], `${asked.answered} answered`);
+    assert.ok(asked.answered > 10, `${asked.answered} status requests answered`);
+    const stopped = await control(t, server, 'stop');
+    assert.equal(stopped.code, 0, stopped.stderr);
+    assert.ok(!existsSync(pidFile), 'the last supervisor removes the pid file');
+    assert.ok(!existsSync(server.control), 'and its control socket');
+  });
+
+  test('socket activation: the inherited sockets are handed on, the launcher keeps its own', async (t) => {
+    const dir = scratchDir(t, 'pounce-upgrade-');
+    const unix = path.join(dir, 'activated.sock');
+    const control = path.join(dir, 'control.sock');
+    const app = new ReloadableApp('v1');
+    const launcher = spawnPounce(
+      t,
+      ['--', ...POUNCE_COMMAND, 'serve', app.file, '--control-socket', control, '--workers', '2'],
+      { command: ['python3', LAUNCHER, '--tcp', '127.0.0.1:0', '--unix', unix] },
+    );
+    const port = Number((await launcher.waitForEvent('launcher-listening')).port);
+    await launcher.waitForEvent('listening');
+    const server = { control };
+    const load = mixedLoad(`http://127.0.0.1:${port}`);
+    try {
+      for (let i = 1; i <= 2; i++) {
+        const { before } = await upgrade(t, server);
+        await oldOneGone(before);
+        assert.equal((await request('http://x/version', { socket: net.connect(unix) })).body, 'v1');
+      }
+    } finally {
+      load.stop();
+    }
+    const report = await load.done;
+    assert.equal(report.failed, 0, `${summarize(report)}\n${JSON.stringify(report.samples, null, 1)}`);
+    const handedOn = launcher.logs.filter((l) => l.event === 'upgradeSuccessor');
+    assert.equal(handedOn.length, 2);
   });
 
   test('systemd: MAINPID= names the new supervisor, which then says READY=1; the old one says nothing more', async (t) => {
