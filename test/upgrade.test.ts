@@ -177,7 +177,7 @@ describe('pounce upgrade', () => {
 
   test('a new supervisor that cannot start changes nothing: the old one keeps serving, pounce upgrade exits 1 with the reason', async (t) => {
     const app = new ReloadableApp('v1');
-    const server = await startServer(t, app.file);
+    const server = await startServer(t, app.file, ['--startup-timeout', '2']);
     const before = await serverStatus(t, server);
 
     const missing = await control(t, server, 'upgrade', ['--node', '/nonexistent/bin/node']);
@@ -193,6 +193,12 @@ describe('pounce upgrade', () => {
     assert.match(broken.stderr, /^pounce upgrade: failed — .*config for v2 is missing/);
     // The new supervisor that failed was stopped.
     await waitFor('the failed new supervisor to exit', async () => hasExited(await successorPid(server, 1)));
+
+    app.write('v2', 'never-ready');
+    const hung = await control(t, server, 'upgrade');
+    assert.equal(hung.code, 1);
+    assert.match(hung.stderr, /^pounce upgrade: failed — .*startupTimeout \(2s\)/);
+    await waitFor('the hung new supervisor to exit', async () => hasExited(await successorPid(server, 2)));
 
     const after = await serverStatus(t, server);
     assert.equal(after.pid, before.pid);
@@ -226,10 +232,15 @@ describe('pounce upgrade', () => {
     assert.equal((await first).code, 0, 'the first upgrade goes on');
     assert.equal((await request(`${server.url}/version`)).body, 'v2');
 
+    // The number of workers as scaled at runtime is handed on.
+    assert.equal((await control(t, server, 'scale', ['2'])).code, 0);
     const now = await serverStatus(t, server);
     process.kill(now.pid, 'SIGUSR2');
     await waitFor('the SIGUSR2 upgrade', async () => (await serverStatus(t, server)).upgrades === 2);
     await oldOneGone(now);
+    const after = await serverStatus(t, server);
+    assert.equal(after.workersWanted, 2);
+    assert.equal(after.workers.filter((w) => w.state === 'ready').length, 2);
   });
 
   test('SIGTERM during an upgrade shuts both supervisors down gracefully', async (t) => {

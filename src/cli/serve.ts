@@ -132,7 +132,7 @@ async function serve(args: ParsedArgs, successor: SuccessorLink | undefined): Pr
         : undefined,
     listeningFds: () => listeningFds(keptSockets, inheritedFds),
     env: () => ({ ...process.env, ...systemdEnv }),
-    controlPath: controlLocation.path,
+    controlPath: () => (control ? controlLocation.path : undefined),
     onCutover: async (pid) => {
       systemd?.handOver(pid);
       // MAINPID= must reach systemd before the new supervisor's READY=1.
@@ -205,7 +205,8 @@ async function serve(args: ParsedArgs, successor: SuccessorLink | undefined): Pr
     // The pid file first, then the control socket: a client that read the old pid gets its answer
     // from either supervisor, and the old one names this one as its successor (cli/control.ts).
     writePid();
-    control?.moveTo(controlLocation.path);
+    if (successor.handover.controlSocket) control?.moveTo(controlLocation.path);
+    else control?.close();
     linkToSystemd();
     successor.tookOver();
     log.event('upgradeTookOver', { previousPid: successor.handover.previousPid });

@@ -34,6 +34,11 @@ export interface Handover {
   /** The old supervisor's resolved configuration; the new one validates it like a config file. */
   config: Record<string, unknown>;
   fds: InheritedFd[];
+  /**
+   * Whether the old supervisor has the control socket. If another server of the same configuration
+   * held it (the old one ran without one), the new one must not take it from that server either.
+   */
+  controlSocket: boolean;
   /** How many upgrades this server has been through, this one included. */
   upgrades: number;
   previousPid: number;
@@ -74,6 +79,7 @@ export function takeHandover(env: NodeJS.ProcessEnv): Handover | undefined {
   if (typeof h.app !== 'string' || typeof h.cwd !== 'string') throw bad('app and cwd must be strings');
   if (typeof h.config !== 'object' || h.config === null || Array.isArray(h.config))
     throw bad('config must be an object');
+  if (typeof h.controlSocket !== 'boolean') throw bad('controlSocket must be true or false');
   if (!Number.isInteger(h.upgrades) || !Number.isInteger(h.previousPid))
     throw bad('upgrades and previousPid must be integers');
   if (!Array.isArray(h.fds) || h.fds.length === 0) throw bad('no listening sockets');
@@ -95,6 +101,7 @@ export function takeHandover(env: NodeJS.ProcessEnv): Handover | undefined {
     cwd: h.cwd,
     config: h.config,
     fds,
+    controlSocket: h.controlSocket,
     upgrades: h.upgrades as number,
     previousPid: h.previousPid as number,
   };

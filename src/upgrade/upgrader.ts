@@ -49,7 +49,7 @@ export interface UpgraderOptions {
   /** Why this supervisor cannot upgrade yet (it is itself an upgrade's new one, not taken over yet). */
   notYet: () => string | undefined;
   /** The control socket path the new supervisor takes over (undefined: this one has none). */
-  controlPath: string | undefined;
+  controlPath: () => string | undefined;
   /** At the cutover, before the new one takes the control socket: tell systemd MAINPID=pid. */
   onCutover: (successorPid: number) => void;
   /** The cutover failed after onCutover: systemd's main pid is this process again. */
@@ -157,7 +157,9 @@ export class Upgrader {
     const handover: Handover = {
       app: o.app,
       cwd: o.cwd,
-      config: o.config as unknown as Record<string, unknown>,
+      // The number of workers as it is now (`pounce scale`, SIGTTIN/SIGTTOU), not as it was at start.
+      config: { ...o.config, workers: o.supervisor.workersWanted },
+      controlSocket: o.controlPath() !== undefined,
       fds: fds.map((f, i) => ({ fd: FIRST_HANDED_FD + i, name: f.name })),
       upgrades: o.upgrades + 1,
       previousPid: process.pid,
@@ -261,8 +263,9 @@ export class Upgrader {
       clearTimeout(timer);
     }
     // Its staging control socket, if it was killed before it could remove it.
-    if (this.#o.controlPath) {
-      const staging = stagingSocketPath(this.#o.controlPath, pid);
+    const controlPath = this.#o.controlPath();
+    if (controlPath) {
+      const staging = stagingSocketPath(controlPath, pid);
       try {
         if (lstatSync(staging).isSocket()) rmSync(staging);
       } catch {
