@@ -81,7 +81,7 @@ function askContinuously(socketPath: string) {
       });
       socket.once('close', () => {
         if (buffer.includes('"ok":true')) answered++;
-        else if (buffer !== '') failures.push(buffer);
+        else failures.push(buffer || 'closed without an answer');
         resolve();
       });
     });

@@ -29,6 +29,9 @@ import { loadCommandConfig, type ParsedArgs } from './args.ts';
 import { enablePrivateCompileCache } from './compile-cache.ts';
 import { checkListenAddress } from './listen-checks.ts';
 
+/** How long a supervisor that handed over waits for its last control answers before it exits. */
+const CONTROL_ANSWER_WAIT_MS = 3_000;
+
 /** The worker entry point next to this build of pounce (src/*.ts when run from source, dist/*.js when built). */
 function workerEntry(name: 'main' | 'thread-host' = 'main'): string {
   const here = fileURLToPath(import.meta.url);
@@ -140,10 +143,11 @@ async function serve(args: ParsedArgs, successor: SuccessorLink | undefined): Pr
     },
     onCutoverUndone: () => systemd?.takeBack(),
     // What the new supervisor owns now (control socket, pid file, listening sockets: closing a unix
-    // socket's handle would unlink its path) is left as it is: the process just exits.
+    // socket's handle would unlink its path) is left as it is: the process just exits, once the
+    // requests that reached its control socket before it moved are answered.
     exit: (code) => {
       systemd?.close();
-      process.exit(code);
+      void (control?.answered(CONTROL_ANSWER_WAIT_MS) ?? Promise.resolve()).then(() => process.exit(code));
     },
   });
   for (const signal of ['SIGHUP', 'SIGTERM', 'SIGINT', 'SIGTTIN', 'SIGTTOU', 'SIGUSR2'] as const) {

@@ -25,6 +25,12 @@ export interface ControlServer {
    * one of the two supervisors always answers.
    */
   moveTo(target: string): void;
+  /**
+   * Resolves once every connection accepted so far has been answered and closed, or after
+   * `timeoutMs`: a supervisor that hands over must not exit in the middle of answering a request
+   * that reached it just before the control socket moved.
+   */
+  answered(timeoutMs: number): Promise<void>;
 }
 
 /** Resolves true if something accepts connections at `socketPath`. */
@@ -94,7 +100,16 @@ export async function startControlServer(
     }
     unlinkSync(socketPath);
   }
-  const server = net.createServer((connection) => serveConnection(connection, supervisor, log, upgrader));
+  const open = new Set<net.Socket>();
+  const whenIdle: (() => void)[] = [];
+  const server = net.createServer((connection) => {
+    open.add(connection);
+    connection.once('close', () => {
+      open.delete(connection);
+      if (open.size === 0) for (const resolve of whenIdle.splice(0)) resolve();
+    });
+    serveConnection(connection, supervisor, log, upgrader);
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -112,6 +127,16 @@ export async function startControlServer(
   server.unref();
   log.event('controlListening', { path: socketPath });
   return {
+    answered(timeoutMs) {
+      if (open.size === 0) return Promise.resolve();
+      return new Promise((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        whenIdle.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
     moveTo(target) {
       renameSync(socketPath, target);
       socketPath = target;
