@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -200,5 +201,27 @@ describe('server script errors: code, message, exit status 1', () => {
     const admin = await server.waitForEvent('adminListening');
     assert.equal((await get(`http://127.0.0.1:${admin.port}/`)).body, 'admin');
     assert.equal((await get(server.url)).body, 'app');
+  });
+});
+
+describe('pounce check on a server script', () => {
+  test('says it is a server script and what it asks for, without listening; a script that never listens fails as serve would', async (t) => {
+    // The port the script asks for is taken: a check that really listened would fail on it.
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(3000, '127.0.0.1', resolve));
+    t.after(() => taken.close());
+    const ok = await runPounce(t, ['check', script('express.mjs')]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(
+      ok.stdout,
+      /^OK: .*express\.mjs is a server script \(it listens on port 3000; pounce serves it on its own listener\); configuration valid/,
+    );
+
+    const never = await runPounce(t, ['check', script('never-listens.mjs'), '--startup-timeout', '1']);
+    assert.equal(never.code, 1);
+    assert.match(
+      never.stderr,
+      /POUNCE_ERR_SCRIPT_NO_LISTEN: Server script .*never-listens\.mjs did not call listen\(\) within startupTimeout \(1s\)/,
+    );
   });
 });

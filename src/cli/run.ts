@@ -29,8 +29,13 @@ async function main(argv: string[]): Promise<number | undefined> {
     case 'version':
       process.stdout.write(`${POUNCE_VERSION}\n`);
       return ExitCode.OK;
-    case 'check':
-      return checkCommand(args);
+    case 'check': {
+      const code = await checkCommand(args);
+      // Importing the app may have opened connections or timers (a pool, a server script's own
+      // setup) that would keep this one-shot command alive: the answer is out, so end here.
+      setImmediate(() => process.exit(code));
+      return code;
+    }
     case 'health':
       return (await import('./health.ts')).healthCommand(args);
     case 'generate':

@@ -94,21 +94,7 @@ export async function startScript(
     return undefined;
   }
   guardAppExit(log);
-  const deadline = config.startupTimeout * 1000 - (Date.now() - started) - NO_LISTEN_MARGIN_MS;
-  let timer: NodeJS.Timeout | undefined;
-  const noListen = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          pounceError('SCRIPT_NO_LISTEN', {
-            module: spec.text,
-            seconds: config.startupTimeout,
-            served: Boolean(capture.served),
-          }),
-        ),
-      Math.max(0, deadline),
-    );
-  });
+  const { noListen, timer } = noListenDeadline(spec, config, started, () => capture.served !== undefined);
   try {
     const server = await Promise.race([serving, failed, noListen]);
     if (signals.count) log.event('scriptSignalHandlers', { count: signals.count });
@@ -122,6 +108,77 @@ export async function startScript(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * `pounce check` on a module that may be a server script: imports it with its listen() calls
+ * captured but never bound (nothing listens in the check process), and tells whether it is a server
+ * script — resolving with what its listen() asked for — or an exported app (undefined: the caller
+ * checks the export as usual). Rejects like the worker would: a first listener that is not HTTP, a
+ * forbidden second listener, or no listen() within startupTimeout.
+ */
+export async function probeScript(
+  spec: AppSpec,
+  config: Config,
+  log: Logger,
+): Promise<{ asked: string } | undefined> {
+  if (config.interface === 'node' || config.interface === 'fetch' || spec.exportName !== undefined)
+    return undefined;
+  const started = Date.now();
+  let fail: (err: unknown) => void = () => {};
+  const failed = new Promise<never>((_, reject) => {
+    fail = reject;
+  });
+  failed.catch(() => {});
+  let onAsked: (asked: string) => void = () => {};
+  const listened = new Promise<string>((resolve) => {
+    onAsked = resolve;
+  });
+  const signals = holdSignalHandlers();
+  const capture = captureListens({
+    extraListeners: config.scriptExtraListeners,
+    log,
+    fail: (err) => fail(err),
+    serve: (_server, asked) => onAsked(asked),
+  });
+  const mod = await Promise.race([importModule(spec), failed]);
+  if (config.interface === 'auto' && servesExport(mod, capture.served !== undefined)) {
+    capture.stop();
+    signals.release();
+    return undefined;
+  }
+  const { noListen, timer } = noListenDeadline(spec, config, started, () => capture.served !== undefined);
+  try {
+    return { asked: await Promise.race([listened, failed, noListen]) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** SCRIPT_NO_LISTEN just before startupTimeout (so that it, not the generic timeout, is reported). */
+function noListenDeadline(
+  spec: AppSpec,
+  config: Config,
+  started: number,
+  listened: () => boolean,
+): { noListen: Promise<never>; timer: NodeJS.Timeout } {
+  const deadline = config.startupTimeout * 1000 - (Date.now() - started) - NO_LISTEN_MARGIN_MS;
+  let timer: NodeJS.Timeout | undefined;
+  const noListen = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          pounceError('SCRIPT_NO_LISTEN', {
+            module: spec.text,
+            seconds: config.startupTimeout,
+            served: listened(),
+          }),
+        ),
+      Math.max(0, deadline),
+    );
+  });
+  noListen.catch(() => {});
+  return { noListen, timer: timer! };
 }
 
 /**
