@@ -50,7 +50,11 @@ test('chaos: random signals, reloads, scaling, kills and stops under load keep e
 
   await fc.assert(
     fc.asyncProperty(stepsArb, async (steps: Step[]) => {
-      const server = await startServer(t, APP, ['--workers', '2', '--worker-timeout', '5']);
+      // maxRequests makes workers recycle (handoffs) in the middle of everything else.
+      const server = await startServer(t, APP, [
+        ...['--workers', '2', '--worker-timeout', '5'],
+        ...['--max-requests', '3000', '--max-requests-jitter', '1000'],
+      ]);
       const load = runLoad({ url: server.url, durationMs: 60_000, ...LOOPS, requestTimeoutMs: 15_000 });
       const pids = new Set<number>();
       let kills = 0;
@@ -104,7 +108,9 @@ test('chaos: random signals, reloads, scaling, kills and stops under load keep e
             const s = await serverStatus(t, server);
             for (const w of s.workers) pids.add(w.pid);
             const serving = s.workers.filter((w) => w.state === 'ready' && w.generation === s.generation);
-            return s.state === 'serving' && s.workersWanted === wanted && serving.length === wanted;
+            // Every worker left is of the serving generation: none of an old one survived.
+            const stray = s.workers.some((w) => w.generation !== s.generation);
+            return s.state === 'serving' && s.workersWanted === wanted && serving.length === wanted && !stray;
           },
           30_000,
         );

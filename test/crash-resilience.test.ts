@@ -125,7 +125,7 @@ describe('crashes while serving never take the server down', () => {
 
 describe('a hung worker is found and replaced', () => {
   test('a SIGSTOPped worker misses its heartbeat: reported, replaced through the handoff, then killed', async (t) => {
-    const server = await startServer(t, APP, ['--workers', '2', '--worker-timeout', '1']);
+    const server = await startServer(t, APP, ['--workers', '2', '--worker-timeout', '2']);
     const [victim, other] = (await serverStatus(t, server)).workers;
     process.kill(victim!.pid, 'SIGSTOP');
     t.after(() => {

@@ -5,11 +5,12 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { keepAliveAgent, request } from './helpers/http.ts';
-import { appPath, control, runPounce, startServer } from './helpers/pounce.ts';
+import { appPath, control, runPounce, serverStatus, startServer } from './helpers/pounce.ts';
 
 const APP = appPath('node-listener.ts');
 
@@ -152,4 +153,24 @@ describe('signals and commands that arrive twice or to the whole group', () => {
     assert.equal((await slow).status, 200);
     agent.destroy();
   });
+});
+
+test('the control socket answers JSON that is not a request with an error and keeps serving', async (t) => {
+  const server = await startServer(t, APP);
+  for (const line of ['null', '5', '{}', '{"command":5}', '"reload"', 'not json']) {
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(server.control);
+      let data = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => {
+        data += chunk;
+      });
+      socket.on('end', () => resolve(data));
+      socket.on('error', reject);
+      socket.write(`${line}\n`);
+    });
+    assert.match(answer, /"ok":false/, `${line} → ${answer}`);
+  }
+  assert.equal((await request(`${server.url}/`)).status, 200);
+  assert.equal((await serverStatus(t, server)).state, 'serving');
 });

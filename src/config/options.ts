@@ -42,18 +42,25 @@ const MAX_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 function seconds(
   doc: string,
   def: number,
-  opts: { allowZero?: boolean; env?: string[] } = {},
+  opts: { allowZero?: boolean; min?: number; env?: string[] } = {},
 ): OptionSpec<number> {
+  const lower =
+    opts.min !== undefined
+      ? `a number of seconds, at least ${opts.min},`
+      : opts.allowZero
+        ? 'a number of seconds, 0 or more'
+        : 'a number of seconds greater than 0';
   return {
     doc,
     default: def,
-    rule: `${opts.allowZero ? 'a number of seconds, 0 or more' : 'a number of seconds greater than 0'} and at most ${MAX_SECONDS} (about 24.8 days, the longest timer Node has)`,
+    rule: `${lower} and at most ${MAX_SECONDS} (about 24.8 days, the longest timer Node has)`,
     env: opts.env,
     flag: 'value',
     placeholder: 'SECONDS',
     parse(raw, source) {
       const n = toNumber(raw, source);
       if (n === undefined || !Number.isFinite(n) || n < 0 || (n === 0 && !opts.allowZero)) return bad;
+      if (opts.min !== undefined && n < opts.min) return bad;
       // setTimeout cannot wait longer than 2^31-1 ms; a larger value would silently fire at once.
       if (n > MAX_SECONDS) return bad;
       return ok(n);
@@ -295,8 +302,9 @@ export const options = {
     'MB',
   ),
   workerTimeout: seconds(
-    'A worker whose event loop does not answer the heartbeat for this long (blocked, stopped) is replaced and then killed.',
+    'A worker whose event loop does not answer the heartbeat for this long (blocked, stopped) is replaced and then killed. Heartbeats come every second, so at least 2.',
     30,
+    { min: 2 },
   ),
   exitOnCrashLoop: boolean(
     'Exit with status 1 when workers crash more than 5 times within 60 s, for a supervisor above (systemd) that can do better; by default pounce keeps replacing them.',

@@ -176,15 +176,31 @@ function serveConnection(
       if (buffer.length > 4096) connection.destroy();
       return;
     }
-    let request: ControlRequest;
+    let request: unknown;
     try {
-      request = JSON.parse(buffer.slice(0, newline)) as ControlRequest;
+      request = JSON.parse(buffer.slice(0, newline));
     } catch {
+      request = undefined;
+    }
+    // JSON that is not a request object (`null`, a number, no command) must get an answer, not
+    // throw inside the supervisor.
+    if (
+      typeof request !== 'object' ||
+      request === null ||
+      typeof (request as ControlRequest).command !== 'string'
+    ) {
       reply(connection, { ok: false, error: 'malformed request' }, true, upgrader);
       return;
     }
     connection.removeAllListeners('data');
-    void handle(request, connection, supervisor, log, upgrader);
+    handle(request as ControlRequest, connection, supervisor, log, upgrader).catch((err: unknown) => {
+      reply(
+        connection,
+        { ok: false, error: `internal error: ${(err as Error)?.message ?? String(err)}` },
+        true,
+        upgrader,
+      );
+    });
   });
 }
 

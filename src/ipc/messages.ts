@@ -65,6 +65,41 @@ export type Handlers<M extends { type: string }> = {
   [K in M['type']]: (message: Extract<M, { type: K }>) => void;
 };
 
+type Field = (m: Record<string, unknown>) => boolean;
+const isNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+
+/**
+ * The fields each worker message must have. A worker's IPC channel is shared with app code (any
+ * library may call process.send()), so the supervisor checks a message before it acts on it: a
+ * malformed one is dropped, never allowed to throw inside the supervisor.
+ */
+const FROM_WORKER_FIELDS: { [K in FromWorker['type']]: Field } = {
+  ready: (m) => typeof m.url === 'string',
+  failed: (m) => typeof m.code === 'string' && typeof m.message === 'string',
+  draining: (m) => isNumber(m.connections),
+  drained: (m) => isNumber(m.forced),
+  stats: (m) => isNumber(m.requestId) && isNumber(m.connections),
+  signalled: (m) => m.signal === 'SIGTERM' || m.signal === 'SIGINT',
+  recycle: (m) => {
+    const r = m.reason as Record<string, unknown> | null;
+    if (typeof r !== 'object' || r === null || !isNumber(r.max)) return false;
+    return r.limit === 'maxRequests'
+      ? isNumber(r.requests)
+      : r.limit === 'maxMemory' && isNumber(r.rssMegabytes);
+  },
+  fatal: (m) => typeof m.error === 'string',
+  heartbeat: () => true,
+};
+
+/** True for a well-formed worker → supervisor message. */
+export function isFromWorker(message: unknown): message is FromWorker {
+  if (typeof message !== 'object' || message === null) return false;
+  const m = message as Record<string, unknown>;
+  return typeof m.type === 'string' && Object.hasOwn(FROM_WORKER_FIELDS, m.type)
+    ? FROM_WORKER_FIELDS[m.type as FromWorker['type']](m)
+    : false;
+}
+
 /** Calls the handler for `message`, ignoring anything that is not a message of this protocol. */
 export function dispatch<M extends { type: string }>(handlers: Handlers<M>, message: unknown): void {
   if (typeof message !== 'object' || message === null) return;

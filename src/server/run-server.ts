@@ -70,7 +70,10 @@ export async function runShutdownHooks(seconds: number, log: Logger): Promise<vo
   );
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => {
+    // Unref'd: a shutdown hook that has finished must not wait for this timer (a script's held
+    // signal handlers wait for 'beforeExit', which a ref'd timer would hold back).
     timer = setTimeout(() => resolve('timeout'), seconds * 1000);
+    timer.unref();
   });
   if ((await Promise.race([all, timedOut])) === 'timeout') log.event('shutdownHookTimeout', { seconds });
   clearTimeout(timer);

@@ -25,6 +25,8 @@ export interface HandoffHost {
 
 export class Handoffs {
   readonly #host: HandoffHost;
+  /** When checkHeartbeats last ran. */
+  #lastCheck: number | undefined;
 
   constructor(host: HandoffHost) {
     this.#host = host;
@@ -57,6 +59,15 @@ export class Handoffs {
   checkHeartbeats(now: number): void {
     const { config, log, pool } = this.#host;
     const limitMs = config.workerTimeout * 1000;
+    // The supervisor itself did not run for a while (Ctrl-Z then fg, a paused VM, a suspended host):
+    // the heartbeats that arrived meanwhile are still unread, so every worker would look silent.
+    // Start their clocks again instead of replacing them all.
+    const paused = this.#lastCheck !== undefined && now - this.#lastCheck > limitMs / 2;
+    this.#lastCheck = now;
+    if (paused) {
+      for (const worker of pool.all) worker.lastHeartbeat = Math.max(worker.lastHeartbeat, now);
+      return;
+    }
     for (const worker of pool.all) {
       if (!worker.wasReady || !worker.alive || worker.unresponsive) continue;
       if (now - worker.lastHeartbeat <= limitMs) continue;
@@ -92,7 +103,10 @@ export class Handoffs {
       });
       const now = this.#host.phase();
       if (now === 'stopping' || now === 'stopped') return; // stop() retires everyone
-      if (failure && keepIfSuccessorFails && worker.alive && worker.state === 'ready') {
+      // Keep the worker only if it still belongs to the serving generation: a reload that cut over
+      // meanwhile left it out of its drain (it was already leaving) and drained its successor.
+      const stillServing = now === 'serving' && worker.generation === this.#host.servingGeneration();
+      if (failure && keepIfSuccessorFails && stillServing && worker.alive && worker.state === 'ready') {
         successor.kill();
         worker.exitExpected = false;
         worker.recycleNotBefore = Date.now() + RECYCLE_RETRY_MS;

@@ -167,7 +167,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.#enter({ name: 'stopped' });
       clearInterval(this.#watchdog);
       const code = (err as { code?: ErrorCodeType }).code ?? ErrorCode.STARTUP_TIMEOUT;
-      throw new PounceError(code, `No worker could start: ${(err as Error).message}`);
+      throw new PounceError(code, `The first generation could not start: ${(err as Error).message}`);
     }
     if (this.#phase.name !== 'starting') return;
     this.#url = fresh[0]?.url;

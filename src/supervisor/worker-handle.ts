@@ -6,6 +6,7 @@ import {
   dispatch,
   type FromWorker,
   type Handlers,
+  isFromWorker,
   type RecycleReason,
   type ToWorker,
   type WorkerInit,
@@ -112,7 +113,10 @@ export class WorkerHandle {
         this.#statsWaiters.delete(message.requestId);
       },
     };
-    transport.onMessage((message) => dispatch(handlers, message));
+    // Only well-formed messages reach the handlers (see isFromWorker: app code shares the channel).
+    transport.onMessage((message) => {
+      if (isFromWorker(message)) dispatch(handlers, message);
+    });
   }
 
   get alive(): boolean {

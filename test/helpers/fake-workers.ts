@@ -25,6 +25,8 @@ export class FakeWorker implements WorkerTransport {
   readonly init: WorkerInit;
   readonly received: ToWorker[] = [];
   exitedWith: ExitInfo | undefined;
+  /** Reported ready (a real worker listens from then on). */
+  ready = false;
   readonly #messageListeners: ((message: unknown) => void)[] = [];
   readonly #exitListeners: ((info: ExitInfo) => void)[] = [];
   readonly #behaviour: Behaviour;
@@ -33,7 +35,11 @@ export class FakeWorker implements WorkerTransport {
     this.init = init;
     this.#behaviour = behaviour;
     if (behaviour.boot === 'ready') {
-      setTimeout(() => this.say({ type: 'ready', url: 'http://127.0.0.1:8000' }), behaviour.readyMs ?? 0);
+      setTimeout(() => {
+        if (!this.alive) return;
+        this.ready = true;
+        this.say({ type: 'ready', url: 'http://127.0.0.1:8000' });
+      }, behaviour.readyMs ?? 0);
     } else if (behaviour.boot === 'fail') {
       setImmediate(() => {
         this.say({ type: 'failed', code: 'POUNCE_ERR_APP_IMPORT', message: 'SyntaxError: broken' });
@@ -69,6 +75,11 @@ export class FakeWorker implements WorkerTransport {
     if (!this.alive) return;
     this.received.push(message);
     if (message.type === 'drain') {
+      // A real worker told to drain before it listens has nothing to drain: it exits at once.
+      if (!this.ready) {
+        this.exit({ code: 0, signal: null });
+        return;
+      }
       if (this.#behaviour.stuckDrain) return;
       this.say({ type: 'draining', connections: 0 });
       setTimeout(() => this.say({ type: 'drained', forced: 0 }), this.#behaviour.drainMs ?? 0);
