@@ -51,7 +51,7 @@ export interface UpgraderOptions {
   /** The control socket path the new supervisor takes over (undefined: this one has none). */
   controlPath: () => string | undefined;
   /** At the cutover, before the new one takes the control socket: tell systemd MAINPID=pid. */
-  onCutover: (successorPid: number) => void;
+  onCutover: (successorPid: number) => void | Promise<void>;
   /** The cutover failed after onCutover: systemd's main pid is this process again. */
   onCutoverUndone: () => void;
   /** This supervisor's workers have drained after the hand-over: exit (keeping what is the new one's). */
@@ -153,6 +153,12 @@ export class Upgrader {
     const bin = process.argv[1]!;
     const preflight = await checkNode(node, bin);
     if (!preflight.ok) return preflight;
+    // A SIGTERM during the preflight: its 'stopping' event has gone by (the listener below is
+    // registered after the spawn, synchronously with it). Do not start a new supervisor for a server
+    // that is shutting down.
+    if (o.supervisor.state !== 'serving') {
+      return { ok: false, reason: `aborted: the server is ${o.supervisor.state}` };
+    }
 
     const handover: Handover = {
       app: o.app,
@@ -218,7 +224,14 @@ export class Upgrader {
 
     // The cutover. systemd first: the new supervisor is the unit's main pid before it says READY=1.
     this.#successorPid = pid;
-    o.onCutover(pid);
+    // MAINPID= must reach systemd before the new supervisor's READY=1 (sent once it took over).
+    await o.onCutover(pid);
+    if (o.supervisor.state !== 'serving') {
+      this.#successorPid = undefined;
+      o.onCutoverUndone();
+      await this.#stopSuccessor(child, events.exited, pid);
+      return { ok: false, reason: `aborted: the server is ${o.supervisor.state}` };
+    }
     send(child, { type: 'takeOver' });
     const tookOver = await Promise.race([
       events.tookOver.then(() => true),
