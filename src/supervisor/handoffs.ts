@@ -10,6 +10,8 @@ import type { PhaseName } from './phase.ts';
 import type { WorkerHandle } from './worker-handle.ts';
 import type { WorkerPool } from './worker-pool.ts';
 
+/** A gap between two heartbeat checks (run every second) longer than this: the supervisor was paused. */
+const PAUSE_GAP_MS = 2_500;
 /** After a recycle whose successor failed to start, the worker keeps serving this long before the next try. */
 const RECYCLE_RETRY_MS = 10_000;
 
@@ -62,7 +64,9 @@ export class Handoffs {
     // The supervisor itself did not run for a while (Ctrl-Z then fg, a paused VM, a suspended host):
     // the heartbeats that arrived meanwhile are still unread, so every worker would look silent.
     // Start their clocks again instead of replacing them all.
-    const paused = this.#lastCheck !== undefined && now - this.#lastCheck > limitMs / 2;
+    // The check runs every second (a tick may come a little late on a busy machine): a gap of more
+    // than PAUSE_GAP_MS means the supervisor itself was stopped.
+    const paused = this.#lastCheck !== undefined && now - this.#lastCheck > PAUSE_GAP_MS;
     this.#lastCheck = now;
     if (paused) {
       for (const worker of pool.all) worker.lastHeartbeat = Math.max(worker.lastHeartbeat, now);
