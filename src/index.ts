@@ -1,7 +1,14 @@
 // The public API of the `pounce` package.
 
-export type { DrainReason } from './app/lifecycle.ts';
-export { drainSignal, onDrain, onReadinessCheck, onShutdown, onStartup } from './app/lifecycle.ts';
+export type { DrainReason, ServerEvent, ServerEventListener } from './app/lifecycle.ts';
+export {
+  drainSignal,
+  onDrain,
+  onReadinessCheck,
+  onServerEvent,
+  onShutdown,
+  onStartup,
+} from './app/lifecycle.ts';
 export type { Config, UserConfig } from './config/options.ts';
 export { ErrorCode, ExitCode, PounceError } from './errors.ts';
 export type { PounceServer, ServeOptions } from './serve.ts';

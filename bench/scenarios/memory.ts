@@ -179,6 +179,7 @@ export function memorySection(
   const supervising: Record<string, string> = {
     pounce: 'supervisor',
     'pounce script': 'supervisor',
+    'pounce + metrics': 'supervisor (prom-client loaded)',
     'raw cluster': 'cluster primary',
     'PM2 cluster': 'PM2 daemon (God)',
     'single process': '—',

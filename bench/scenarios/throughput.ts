@@ -38,6 +38,14 @@ export async function throughputScenario(ctx: Ctx): Promise<{ section: Section; 
     { key: 'pounce', start: () => startPounce({ workers: WORKERS }) },
     // The same listener, in a script that calls listen() itself (server-script mode).
     { key: 'pounce script', start: () => startPounce({ workers: WORKERS, app: HELLO_SCRIPT }) },
+    // The cost of the `metrics` option: one measurement per request (src/metrics/request-metrics.ts).
+    {
+      key: 'pounce + metrics',
+      start: async () => {
+        const server = await startPounce({ workers: WORKERS, flags: ['--metrics', '127.0.0.1:0'] });
+        return { ...server, name: `${server.name} with --metrics` };
+      },
+    },
     { key: 'raw cluster', start: () => startRawCluster(WORKERS) },
     ...(pm2 ? [{ key: 'PM2 cluster', start: () => startPm2Cluster(pm2, WORKERS) }] : []),
     { key: 'single process', start: () => startRawSingle() },
@@ -99,6 +107,7 @@ export async function throughputScenario(ctx: Ctx): Promise<{ section: Section; 
   const roundsOf = (key: string) => (samples.get(key) ?? []).map((s) => s.rps);
   const overlap = Math.max(...roundsOf('pounce')) >= Math.min(...roundsOf('raw cluster'));
   const pass = pounce >= 0.95 * raw;
+  const withMetrics = rpsOf('pounce + metrics');
   const body = [
     `${ctx.tool.name} (${ctx.tool.version}), ${CONNECTIONS} kept-alive connections, GET / (14-byte body), ` +
       `${warmSeconds ? `${warmSeconds} s warm-up then ` : ''}${seconds} s measured per run, ${rounds} interleaved ` +
@@ -140,6 +149,15 @@ export async function throughputScenario(ctx: Ctx): Promise<{ section: Section; 
           why:
             `per round, script ${perRound('pounce script')} req/s vs export ${perRound('pounce')} req/s; ` +
             "a script's requests take one more call (pounce's emit in front of the script's own listeners)",
+        },
+        {
+          name: 'Metrics overhead',
+          goal: '≥ 0.97× pounce without `metrics`',
+          measured: `${fmt(withMetrics)} req/s = ${ratio(withMetrics, pounce)} of ${fmt(pounce)}`,
+          pass: withMetrics >= 0.97 * pounce,
+          why:
+            `per round, with --metrics ${perRound('pounce + metrics')} req/s vs without ${perRound('pounce')}; ` +
+            'with metrics each request costs one performance.now(), one property write and one shared close listener',
         },
       ],
     },

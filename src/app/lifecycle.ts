@@ -10,6 +10,24 @@ export type DrainReason = 'reload' | 'shutdown';
 export type Hook = () => unknown;
 export type DrainListener = (reason: DrainReason) => unknown;
 
+/**
+ * The server's lifecycle, told to the app in every worker (for apps that forward it to their own
+ * telemetry). Server-wide events (reloads, recycles) reach every live worker, so each worker's
+ * listener sees them once: forward them from one worker (say, the lowest `worker` id you know) if
+ * your telemetry should count them once.
+ */
+export type ServerEvent =
+  /** A reload began: `generation` is the new generation being started. */
+  | { type: 'reloadStarted'; generation: number }
+  /** The reload reached its outcome after `seconds`: the new generation serves, or it failed (`reason`). */
+  | { type: 'reloadFinished'; ok: true; generation: number; seconds: number }
+  | { type: 'reloadFinished'; ok: false; reason: string; seconds: number }
+  /** This worker was told to drain (a reload, a recycle, scaling down: `reload`; a shutdown: `shutdown`). */
+  | { type: 'drainStarted'; reason: DrainReason; worker: number; generation: number }
+  /** A worker past maxRequests or maxMemory was replaced and has exited. */
+  | { type: 'workerRecycled'; worker: number; generation: number };
+export type ServerEventListener = (event: ServerEvent) => unknown;
+
 interface Registry {
   startup: Hook[];
   shutdown: Hook[];
@@ -17,6 +35,8 @@ interface Registry {
   readiness?: Hook[];
   drain: DrainListener[];
   drainController: AbortController;
+  /** Absent in a registry made by an older copy of pounce. */
+  events?: ServerEventListener[];
 }
 
 const KEY = Symbol.for('pounce.lifecycle.v1');
@@ -60,6 +80,25 @@ export function onDrain(listener: DrainListener): void {
  */
 export function drainSignal(): AbortSignal {
   return registry().drainController.signal;
+}
+
+/** Calls `listener` with every lifecycle event of the server (see ServerEvent). */
+export function onServerEvent(listener: ServerEventListener): void {
+  const r = registry();
+  r.events ??= [];
+  r.events.push(listener);
+}
+
+/** Tells every onServerEvent listener; listener errors go to `onError`. */
+export function fireServerEvent(event: ServerEvent, onError: (err: unknown) => void): void {
+  for (const listener of registry().events ?? []) {
+    try {
+      const result = listener(event);
+      if (result instanceof Promise) result.catch(onError);
+    } catch (err) {
+      onError(err);
+    }
+  }
 }
 
 export function startupHooks(): readonly Hook[] {

@@ -13,6 +13,7 @@ export const COMMANDS = [
   'reload',
   'stop',
   'status',
+  'top',
   'scale',
   'upgrade',
   'health',

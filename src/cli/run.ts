@@ -40,6 +40,8 @@ async function main(argv: string[]): Promise<number | undefined> {
       return (await import('./health.ts')).healthCommand(args);
     case 'generate':
       return (await import('./generate.ts')).generateCommand(args);
+    case 'top':
+      return (await import('./top.ts')).topCommand(args);
     case 'reload':
     case 'stop':
     case 'status':

@@ -8,6 +8,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveAppSpec } from '../app/resolve.ts';
+import { relayServerEvents } from '../app/server-events-relay.ts';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/options.ts';
 import { controlSocketLocation } from '../control/protocol.ts';
@@ -156,6 +157,7 @@ async function serve(args: ParsedArgs, successor: SuccessorLink | undefined): Pr
       else if (signal === 'SIGTERM' || signal === 'SIGINT') log.event('handOverSignalIgnored', { signal });
     });
   }
+  relayServerEvents(supervisor);
   if (successor) successor.onStop = () => supervisor.requestStop();
   // A new supervisor of an upgrade talks to systemd only once it has taken over.
   const linkToSystemd = () => {
@@ -180,6 +182,17 @@ async function serve(args: ParsedArgs, successor: SuccessorLink | undefined): Pr
     throw err;
   }
   if (control) cleanups.push(() => control.close());
+  // prom-client is loaded only when the option is set: without it the supervisor stays as small.
+  if (config.metrics !== undefined) {
+    try {
+      const { startMetricsServer } = await import('../metrics/metrics-server.ts');
+      const endpoint = await startMetricsServer(config.metrics, supervisor, log);
+      cleanups.push(() => endpoint.close());
+    } catch (err) {
+      cleanup();
+      throw err;
+    }
+  }
   const writePid = () => {
     if (!config.pidFile) return;
     const pidFile = path.resolve(cwd, config.pidFile);

@@ -188,6 +188,17 @@ function isHost(s: string): boolean {
   return HOST_NAME.test(s);
 }
 
+/** `127.0.0.1:9464`, `[::1]:9464`, `localhost:9464` → host and port; anything else → undefined. */
+export function parseHostPort(s: string): { host: string; port: number } | undefined {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(s);
+  if (!match) return undefined;
+  const host = match[1] ?? match[2]!;
+  const port = Number(match[3]);
+  if (port > 65535) return undefined;
+  if (match[1] !== undefined ? !isIPv6(host) : !isHost(host)) return undefined;
+  return { host, port };
+}
+
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 export const options = {
@@ -308,6 +319,16 @@ export const options = {
   ),
   exitOnCrashLoop: boolean(
     'Exit with status 1 when workers crash more than 5 times within 60 s, for a supervisor above (systemd) that can do better; by default pounce keeps replacing them.',
+    false,
+  ),
+  metrics: optionalString(
+    'Serve Prometheus metrics of the whole server (requests, workers, reloads, drains) at http://ADDR/metrics, from the supervisor on its own listener, never the app port. Off unless set.',
+    'an address HOST:PORT such as 127.0.0.1:9464 (IPv6 as [::1]:9464; port 0 picks a free one)',
+    'HOST:PORT',
+    (s) => parseHostPort(s) !== undefined,
+  ),
+  accessLog: boolean(
+    'Log one line per request (method, path, status, bytes, duration, worker, generation, request id).',
     false,
   ),
   reload: boolean('Watch files and reload on change (development).', false),

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Config } from '../config/options.ts';
 import { configError } from '../errors.ts';
 import { socketPathTooLong } from '../fs/socket-path.ts';
-import type { StatusReport } from '../supervisor/status.ts';
+import type { LiveStatus } from '../metrics/status-figures.ts';
 
 export type ControlRequest =
   | { command: 'reload' }
@@ -36,7 +36,7 @@ export type ControlResponse =
   | { ok: false; error: string };
 
 /** What `pounce status` shows: the supervisor's report, the versions it runs and its upgrades. */
-export type ServerStatus = StatusReport & {
+export type ServerStatus = LiveStatus & {
   pounceVersion: string;
   nodeVersion: string;
   /** How many times this server has been upgraded (`pounce upgrade`, SIGUSR2) since it started. */

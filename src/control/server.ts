@@ -6,6 +6,7 @@ import path from 'node:path';
 import { configError, PounceError, pounceError } from '../errors.ts';
 import { checkTrustedPath, ensurePrivateDir } from '../fs/private-dir.ts';
 import type { Logger } from '../log/logger.ts';
+import { StatusFigures } from '../metrics/status-figures.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
 import type { Upgrader } from '../upgrade/upgrader.ts';
 import { NODE_VERSION, POUNCE_VERSION } from '../version.ts';
@@ -102,13 +103,14 @@ export async function startControlServer(
   }
   const open = new Set<net.Socket>();
   const whenIdle: (() => void)[] = [];
+  const figures = new StatusFigures(supervisor);
   const server = net.createServer((connection) => {
     open.add(connection);
     connection.once('close', () => {
       open.delete(connection);
       if (open.size === 0) for (const resolve of whenIdle.splice(0)) resolve();
     });
-    serveConnection(connection, supervisor, log, upgrader);
+    serveConnection(connection, supervisor, figures, log, upgrader);
   });
   try {
     await new Promise<void>((resolve, reject) => {
@@ -163,6 +165,7 @@ function lstatOrUndefined(p: string): Stats | undefined {
 function serveConnection(
   connection: net.Socket,
   supervisor: Supervisor,
+  figures: StatusFigures,
   log: Logger,
   upgrader: Upgrader | undefined,
 ): void {
@@ -193,14 +196,16 @@ function serveConnection(
       return;
     }
     connection.removeAllListeners('data');
-    handle(request as ControlRequest, connection, supervisor, log, upgrader).catch((err: unknown) => {
-      reply(
-        connection,
-        { ok: false, error: `internal error: ${(err as Error)?.message ?? String(err)}` },
-        true,
-        upgrader,
-      );
-    });
+    handle(request as ControlRequest, connection, supervisor, figures, log, upgrader).catch(
+      (err: unknown) => {
+        reply(
+          connection,
+          { ok: false, error: `internal error: ${(err as Error)?.message ?? String(err)}` },
+          true,
+          upgrader,
+        );
+      },
+    );
   });
 }
 
@@ -221,6 +226,7 @@ async function handle(
   request: ControlRequest,
   connection: net.Socket,
   supervisor: Supervisor,
+  figures: StatusFigures,
   log: Logger,
   upgrader: Upgrader | undefined,
 ): Promise<void> {
@@ -237,7 +243,7 @@ async function handle(
       return;
     }
     case 'status': {
-      const status = await supervisor.status();
+      const status = await figures.report();
       answer({ ok: true, command: 'status', status: { ...status, ...upgradeInfo(upgrader) } });
       return;
     }

@@ -2,8 +2,9 @@
 // handled on each side by a dispatch table (`Handlers`), so every message has exactly one place
 // that understands it.
 
-import type { DrainReason } from '../app/lifecycle.ts';
+import type { DrainReason, ServerEvent } from '../app/lifecycle.ts';
 import type { Config } from '../config/options.ts';
+import type { WorkerMetricsSnapshot } from '../metrics/snapshot.ts';
 
 /** Supervisor → worker. */
 export type ToWorker =
@@ -16,7 +17,9 @@ export type ToWorker =
    * the same channel, so the worker has seen (and refused, for redistribution) all of them.
    */
   | { type: 'exit' }
-  | { type: 'stats'; requestId: number };
+  | { type: 'stats'; requestId: number }
+  /** A lifecycle event for the app's onServerEvent listeners (src/app/server-events-relay.ts). */
+  | { type: 'event'; event: ServerEvent };
 
 /** Worker → supervisor. */
 export type FromWorker =
@@ -27,7 +30,10 @@ export type FromWorker =
   | { type: 'draining'; connections: number }
   /** Every connection has closed (or was cut at the deadline: `forced`); waiting for `exit`. */
   | { type: 'drained'; forced: number }
-  | { type: 'stats'; requestId: number; connections: number }
+  /** `metrics`: with the `metrics` option only (src/metrics/worker-metrics.ts). */
+  | { type: 'stats'; requestId: number; connections: number; metrics?: WorkerMetricsSnapshot }
+  /** The worker's metrics, pushed periodically and right before `drained` (only with `metrics`). */
+  | { type: 'metrics'; snapshot: WorkerMetricsSnapshot }
   /**
    * The worker itself received SIGTERM/SIGINT. The supervisor decides: part of its own shutdown
    * (the signal went to the whole process group), or a request to replace this one worker.
@@ -67,6 +73,7 @@ export type Handlers<M extends { type: string }> = {
 
 type Field = (m: Record<string, unknown>) => boolean;
 const isNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+const isObject = (v: unknown) => typeof v === 'object' && v !== null;
 
 /**
  * The fields each worker message must have. A worker's IPC channel is shared with app code (any
@@ -78,7 +85,9 @@ const FROM_WORKER_FIELDS: { [K in FromWorker['type']]: Field } = {
   failed: (m) => typeof m.code === 'string' && typeof m.message === 'string',
   draining: (m) => isNumber(m.connections),
   drained: (m) => isNumber(m.forced),
-  stats: (m) => isNumber(m.requestId) && isNumber(m.connections),
+  stats: (m) =>
+    isNumber(m.requestId) && isNumber(m.connections) && (m.metrics === undefined || isObject(m.metrics)),
+  metrics: (m) => isObject(m.snapshot),
   signalled: (m) => m.signal === 'SIGTERM' || m.signal === 'SIGINT',
   recycle: (m) => {
     const r = m.reason as Record<string, unknown> | null;

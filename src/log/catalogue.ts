@@ -281,6 +281,12 @@ export const catalogue = {
     'warn',
     (f) => `Compile cache off (workers boot slower): ${f.reason}`,
   ),
+  serverEventListenerFailed: event<{ error: string }>(
+    'error',
+    (f) => `An onServerEvent listener failed: ${f.error}`,
+  ),
+  metricsListening: event<{ url: string }>('info', (f) => `Metrics at ${f.url}`),
+  metricsError: event<{ error: string }>('warn', (f) => `Metrics endpoint error: ${f.error}`),
   controlListening: event<{ path: string }>('debug', (f) => `Control socket listening at ${f.path}`),
   controlUnavailable: event<{ path: string; error: string }>(
     'warn',

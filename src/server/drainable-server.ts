@@ -32,6 +32,7 @@ import { type CreatedServer, createNodeServer, type NodeServer, type Protocol } 
 import { FIRST_REQUEST_GRACE_MS, IDLE_GRACE_MS } from './grace.ts';
 import { HealthEndpoints } from './health.ts';
 import { abortRequest, linkResponse, withRequestSignal } from './request-signal.ts';
+import { wrappedListener } from './request-wrappers.ts';
 import { closeHeader, isHttp2, neuter, respondUnavailable, UPGRADE_UNAVAILABLE } from './responses.ts';
 import { UnusedConnections } from './unused-connections.ts';
 
@@ -145,9 +146,9 @@ export class DrainableServer {
     this.#workerId = workerId;
     this.#health = new HealthEndpoints(config, log);
     this.#requestTimeoutMs = config.requestTimeout === undefined ? undefined : config.requestTimeout * 1000;
-    const created = adopt
-      ? adopt(this.#onRequest, this.#onUpgrade)
-      : createNodeServer(config, this.#onRequest);
+    // Metrics and the access log (issue 12), when configured, wrap the entry point.
+    const onRequest = wrappedListener(this.#onRequest);
+    const created = adopt ? adopt(onRequest, this.#onUpgrade) : createNodeServer(config, onRequest);
     this.server = created.server;
     this.protocol = created.protocol;
     this.#h2 = created.protocol === 'h2';

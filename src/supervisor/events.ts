@@ -1,6 +1,9 @@
 // What the supervisor tells the rest of pounce: the outcome of a reload or a scale, and its
 // lifecycle events (the systemd integration, the upgrade module and the control socket listen).
 
+import type { WorkerMetricsSnapshot } from '../metrics/snapshot.ts';
+import type { RetireReason } from './worker-handle.ts';
+
 export type ReloadOutcome = { ok: true; generation: number } | { ok: false; reason: string };
 export type ScaleOutcome = { ok: true; workers: number; previous: number } | { ok: false; reason: string };
 
@@ -20,4 +23,15 @@ export interface SupervisorEvents {
   scaled: [{ workers: number; previous: number }];
   /** SIGUSR2 asked for an upgrade of pounce itself (src/upgrade/ runs it). */
   upgradeSignal: [];
+  /** A worker told to drain has closed (or cut, `forced`) its connections, `seconds` after the order. */
+  workerDrained: [{ id: number; generation: number; seconds: number; forced: number }];
+  /** A worker exited: why, and its last figures (src/metrics/). */
+  workerExited: [
+    {
+      id: number;
+      generation: number;
+      reason: RetireReason | 'crash' | 'killed';
+      metrics: WorkerMetricsSnapshot | undefined;
+    },
+  ];
 }

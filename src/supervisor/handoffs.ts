@@ -7,7 +7,7 @@ import type { Config } from '../config/options.ts';
 import type { RecycleReason } from '../ipc/messages.ts';
 import type { Logger } from '../log/logger.ts';
 import type { PhaseName } from './phase.ts';
-import type { WorkerHandle } from './worker-handle.ts';
+import type { RetireReason, WorkerHandle } from './worker-handle.ts';
 import type { WorkerPool } from './worker-pool.ts';
 
 /** A gap between two heartbeat checks (run every second) longer than this: the supervisor was paused. */
@@ -50,7 +50,7 @@ export class Handoffs {
       reason.limit === 'maxRequests'
         ? `it served ${reason.requests} requests (maxRequests ${reason.max})`
         : `its memory use (RSS ${reason.rssMegabytes} MB) exceeds maxMemory (${reason.max} MB)`;
-    void this.replace(worker, why, true);
+    void this.replace(worker, why, 'recycle', true);
   }
 
   /**
@@ -79,7 +79,11 @@ export class Handoffs {
       const ids = { worker: worker.id, generation: worker.generation };
       const silentSeconds = () => Math.round((Date.now() - worker.lastHeartbeat) / 1000);
       log.event('workerUnresponsive', { ...ids, seconds: silentSeconds() });
-      void this.replace(worker, `it did not answer for ${config.workerTimeout}s (workerTimeout)`);
+      void this.replace(
+        worker,
+        `it did not answer for ${config.workerTimeout}s (workerTimeout)`,
+        'unresponsive',
+      );
       setTimeout(() => {
         if (!worker.alive || !worker.unresponsive) return;
         log.event('workerKilledUnresponsive', { ...ids, seconds: silentSeconds() });
@@ -93,11 +97,17 @@ export class Handoffs {
    * process group the supervisor's own shutdown is underway (or about to be) and retires everything
    * anyway. `keepIfSuccessorFails`: a recycle keeps the worker serving when its successor fails.
    */
-  async replace(worker: WorkerHandle, why: string, keepIfSuccessorFails = false): Promise<void> {
+  async replace(
+    worker: WorkerHandle,
+    why: string,
+    reason: RetireReason,
+    keepIfSuccessorFails = false,
+  ): Promise<void> {
     const { log, pool } = this.#host;
     const phase = this.#host.phase();
     if ((phase !== 'serving' && phase !== 'reloading') || worker.exitExpected) return;
     worker.exitExpected = true;
+    worker.retireReason = reason;
     log.event('workerReplacing', { worker: worker.id, generation: worker.generation, why });
     if (worker.generation === this.#host.servingGeneration()) {
       const successor = pool.spawn(worker.generation);
@@ -113,6 +123,7 @@ export class Handoffs {
       if (failure && keepIfSuccessorFails && stillServing && worker.alive && worker.state === 'ready') {
         successor.kill();
         worker.exitExpected = false;
+        worker.retireReason = undefined;
         worker.recycleNotBefore = Date.now() + RECYCLE_RETRY_MS;
         log.event('recycleFailed', {
           worker: worker.id,

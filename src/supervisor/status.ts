@@ -1,6 +1,7 @@
 // What `pounce status` reports: the wire type of the control protocol's status answer, and how the
 // supervisor's workers become it.
 
+import type { WorkerMetricsSnapshot } from '../metrics/snapshot.ts';
 import type { PhaseName } from './phase.ts';
 import type { WorkerHandle } from './worker-handle.ts';
 
@@ -12,6 +13,8 @@ export interface WorkerStatus {
   state: string;
   connections: number | null;
   uptimeSeconds: number;
+  /** Its latest figures (memory, event loop; requests with the `metrics` option): src/metrics/. */
+  metrics?: WorkerMetricsSnapshot;
 }
 
 export interface StatusReport {
@@ -39,6 +42,7 @@ export async function workerStatuses(workers: Iterable<WorkerHandle>, now: numbe
       state: w.unresponsive && w.alive ? 'unresponsive' : w.state,
       connections: (await w.connections()) ?? null,
       uptimeSeconds: Math.round((now - w.startedAt) / 1000),
+      ...(w.metrics ? { metrics: w.metrics } : {}),
     })),
   );
   return statuses.sort((a, b) => a.id - b.id);

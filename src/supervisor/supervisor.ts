@@ -12,6 +12,7 @@
 // systemd integration, the upgrade module and the control socket.
 
 import { EventEmitter } from 'node:events';
+import type { ServerEvent } from '../app/lifecycle.ts';
 import type { Config } from '../config/options.ts';
 import { retireBudgetMs } from '../deploy/timings.ts';
 import { ErrorCode, type ErrorCode as ErrorCodeType, PounceError } from '../errors.ts';
@@ -96,11 +97,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         // arrive (its shutdown then retires everyone) before replacing this one worker.
         signalled: (worker, signal) =>
           setTimeout(
-            () => void this.#handoffs.replace(worker, `it received ${signal}`),
+            () => void this.#handoffs.replace(worker, `it received ${signal}`, 'signal'),
             GROUP_SIGNAL_WINDOW_MS,
           ),
         recycle: (worker, reason) => this.#handoffs.recycle(worker, reason),
         fatal: (worker, error) => this.#onFatal(worker, error),
+        drained: (worker, seconds, forced) =>
+          this.emit('workerDrained', { id: worker.id, generation: worker.generation, seconds, forced }),
       },
     });
     this.#handoffs = new Handoffs({
@@ -334,6 +337,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     };
   }
 
+  /** Passes a lifecycle event to the app in every live worker (see onServerEvent). */
+  tellWorkers(event: ServerEvent): void {
+    for (const worker of this.#pool.all) if (worker.alive) worker.tell(event);
+  }
+
   #shuttingDown(): boolean {
     return this.#phase.name === 'stopping' || this.#phase.name === 'stopped';
   }
@@ -359,7 +367,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       const surplus = current
         .sort((a, b) => Number(a.state === 'ready') - Number(b.state === 'ready') || a.id - b.id)
         .slice(0, current.length - this.#desired);
-      for (const worker of surplus) worker.exitExpected = true;
+      for (const worker of surplus) {
+        worker.exitExpected = true;
+        worker.retireReason ??= 'scale';
+      }
       void this.#pool.retire(surplus, 'reload');
       return [];
     }
@@ -367,6 +378,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   #onExit(worker: WorkerHandle, exit: string): void {
+    this.emit('workerExited', {
+      id: worker.id,
+      generation: worker.generation,
+      reason: worker.exitReason,
+      metrics: worker.metrics,
+    });
     if (this.#shuttingDown() || worker.exitExpected) {
       this.#log.event('workerStopped', { worker: worker.id });
       return;
@@ -386,6 +403,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (worker.exitExpected) return; // already retiring: its drain is running anyway
     this.#log.event('workerFatal', { worker: worker.id, generation: worker.generation, error });
     worker.exitExpected = true;
+    worker.retireReason ??= 'fatal';
     void this.#pool.retire([worker], 'reload');
     if (!this.#servingGenerationSettled() || worker.generation !== this.#generation) return;
     this.#crashed(false);

@@ -2,6 +2,7 @@
 // worker reports it, and the commands the supervisor can give it. The same for every kind of worker:
 // what the worker runs in is behind a WorkerTransport (worker-transport.ts).
 
+import type { ServerEvent } from '../app/lifecycle.ts';
 import {
   dispatch,
   type FromWorker,
@@ -11,9 +12,13 @@ import {
   type ToWorker,
   type WorkerInit,
 } from '../ipc/messages.ts';
+import type { WorkerMetricsSnapshot } from '../metrics/snapshot.ts';
 import { describeExit, type ExitInfo, type WorkerTransport } from './worker-transport.ts';
 
 export type WorkerState = 'starting' | 'ready' | 'draining' | 'drained' | 'stopped';
+
+/** Why pounce retired a worker (reported with its exit; see `exitReason`). */
+export type RetireReason = 'reload' | 'shutdown' | 'recycle' | 'signal' | 'scale' | 'fatal' | 'unresponsive';
 
 export class WorkerHandle {
   readonly id: number;
@@ -28,6 +33,10 @@ export class WorkerHandle {
   url: string | undefined;
   /** Set when pounce itself ordered the exit (drain, kill); any other exit is a crash. */
   exitExpected = false;
+  /** Why pounce retired the worker: the first reason given wins. */
+  retireReason: RetireReason | undefined;
+  /** The newest figures the worker sent (src/metrics/worker-metrics.ts). */
+  metrics: WorkerMetricsSnapshot | undefined;
   /** Called when the worker reports that it was sent SIGTERM/SIGINT directly. */
   onSignalled: (signal: string) => void = () => {};
   /** Called when the worker asks to be replaced (maxRequests, maxMemory). */
@@ -108,7 +117,9 @@ export class WorkerHandle {
           this.onResponsive();
         }
       },
+      metrics: (message) => this.#takeMetrics(message.snapshot),
       stats: (message) => {
+        if (message.metrics) this.#takeMetrics(message.metrics);
         this.#statsWaiters.get(message.requestId)?.(message.connections);
         this.#statsWaiters.delete(message.requestId);
       },
@@ -119,12 +130,28 @@ export class WorkerHandle {
     });
   }
 
+  /** A push and a reply to a status request may cross: keep the newer snapshot. */
+  #takeMetrics(snapshot: WorkerMetricsSnapshot): void {
+    if (!this.metrics || snapshot.seq > this.metrics.seq) this.metrics = snapshot;
+  }
+
+  /** Why the worker exited: a reason pounce gave, or a crash. */
+  get exitReason(): RetireReason | 'crash' | 'killed' {
+    if (!this.exitExpected) return 'crash';
+    return this.retireReason ?? 'killed';
+  }
+
   get alive(): boolean {
     return this.state !== 'stopped';
   }
 
   #send(message: ToWorker): void {
     this.#transport.send(message);
+  }
+
+  /** Passes a lifecycle event on to the app in this worker (if it is still connected). */
+  tell(event: ServerEvent): void {
+    this.#send({ type: 'event', event });
   }
 
   /** Tells the worker to drain; it reports `drained` and then waits for release(). */

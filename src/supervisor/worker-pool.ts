@@ -21,6 +21,8 @@ export interface WorkerEvents {
   signalled(worker: WorkerHandle, signal: string): void;
   recycle(worker: WorkerHandle, reason: RecycleReason): void;
   fatal(worker: WorkerHandle, error: string): void;
+  /** A worker told to drain has closed (or cut: `forced`) its connections, `seconds` after the order. */
+  drained(worker: WorkerHandle, seconds: number, forced: number): void;
 }
 
 export interface WorkerPoolOptions {
@@ -127,6 +129,7 @@ export class WorkerPool {
     await Promise.all(
       workers.map(async (worker) => {
         if (!worker.alive) return;
+        worker.retireReason ??= reason;
         worker.drain(reason);
         // A worker already draining for a reload keeps that drain's deadline (drains run once).
         const budgetMs = Math.max(
@@ -139,7 +142,8 @@ export class WorkerPool {
           log.event('workerKilled', { worker: worker.id, timeoutName, seconds, waitedSeconds });
           worker.kill();
         }, budgetMs);
-        void worker.drained.then(() => {
+        void worker.drained.then((forced) => {
+          if (worker.wasReady) this.#o.events.drained(worker, (Date.now() - since) / 1000, forced);
           if (reason === 'reload' && worker.alive) {
             log.event('workerIdle', { worker: worker.id, generation: worker.generation });
           }

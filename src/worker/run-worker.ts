@@ -4,6 +4,7 @@
 // supervisor's commands over its endpoint (endpoint.ts). It also watches its own recycling limits (maxRequests,
 // maxMemory) and asks the supervisor to replace it when one is reached.
 
+import { fireServerEvent } from '../app/lifecycle.ts';
 import { loadApp } from '../app/load.ts';
 import { resolveAppSpec } from '../app/resolve.ts';
 import { startScript } from '../app/script/start-script.ts';
@@ -21,6 +22,9 @@ import {
   type WorkerInit,
 } from '../ipc/messages.ts';
 import { createLogger } from '../log/logger.ts';
+import { accessLog } from '../metrics/access-log.ts';
+import { WorkerMetrics } from '../metrics/worker-metrics.ts';
+import { wrapRequests } from '../server/request-wrappers.ts';
 import {
   type RunningServer,
   runShutdownHooks,
@@ -37,7 +41,7 @@ export interface RunningWorker {
 }
 
 export async function runWorker(init: WorkerInit, endpoint: WorkerEndpoint): Promise<RunningWorker> {
-  const { config, workerId, inheritedFds } = init;
+  const { config, workerId, inheritedFds, generation } = init;
   const log = createLogger(config).child({ generation: init.generation });
   const send = (message: FromWorker) => endpoint.send(message);
 
@@ -49,6 +53,10 @@ export async function runWorker(init: WorkerInit, endpoint: WorkerEndpoint): Pro
   });
 
   const connectionCount = () => servers.reduce((n, s) => n + s.core.connectionCount, 0);
+  /** Requests are measured only with the `metrics` option: without it nothing runs per request. */
+  const figures = new WorkerMetrics(connectionCount, config.metrics !== undefined);
+  const metrics = figures.requests;
+  const onEventError = (err: unknown) => log.event('serverEventListenerFailed', { error: errorText(err) });
 
   /**
    * Drain, report, wait for the supervisor's go-ahead (see `exit` in ipc/messages.ts), then exit.
@@ -60,6 +68,9 @@ export async function runWorker(init: WorkerInit, endpoint: WorkerEndpoint): Pro
     code = 0,
     reloadTimeoutSeconds?: number,
   ): Promise<void> {
+    if (!draining) {
+      fireServerEvent({ type: 'drainStarted', reason, worker: workerId, generation }, onEventError);
+    }
     draining ??= (async () => {
       if (servers.length) {
         // An inherited socket outlives this process (systemd's socket unit, a launcher holds it): on
@@ -71,6 +82,11 @@ export async function runWorker(init: WorkerInit, endpoint: WorkerEndpoint): Pro
         const drains = servers.map((s) => s.drain(reason, reloadTimeoutSeconds));
         send({ type: 'draining', connections: connectionCount() });
         const results = await Promise.all(drains);
+        // The last requests this worker served: the supervisor keeps them past its exit.
+        if (metrics) {
+          await metrics.settled(1000);
+          send({ type: 'metrics', snapshot: figures.snapshot() });
+        }
         send({ type: 'drained', forced: results.reduce((n, r) => n + r.forced, 0) });
         await exitPermission;
         await runShutdownHooks(config.shutdownHookTimeout, log);
@@ -84,8 +100,15 @@ export async function runWorker(init: WorkerInit, endpoint: WorkerEndpoint): Pro
     drain: (message) => {
       void drainAndExit(message.reason);
     },
+    event: (message) => fireServerEvent(message.event, onEventError),
     exit: () => exitAllowed(),
-    stats: (message) => send({ type: 'stats', requestId: message.requestId, connections: connectionCount() }),
+    stats: (message) =>
+      send({
+        type: 'stats',
+        requestId: message.requestId,
+        connections: connectionCount(),
+        metrics: figures.snapshot(),
+      }),
   };
   endpoint.onMessage((message) => dispatch(handlers, message));
 
@@ -153,6 +176,10 @@ export async function runWorker(init: WorkerInit, endpoint: WorkerEndpoint): Pro
     }
   }
 
+  // Before any server exists: the first request a worker receives is measured and logged too.
+  if (metrics) wrapRequests(metrics.wrap);
+  if (config.accessLog) wrapRequests(accessLog(log, { worker: workerId }));
+
   try {
     servers = await withStartupTimeout(
       (async () => {
@@ -171,6 +198,7 @@ export async function runWorker(init: WorkerInit, endpoint: WorkerEndpoint): Pro
       `Worker ${workerId} starting the app`,
     );
     watchRecyclingLimits();
+    figures.startPushing((snapshot) => send({ type: 'metrics', snapshot }));
     serving = true;
     send({ type: 'ready', url: servers.map((s) => s.url).join(', ') });
   } catch (err) {

@@ -1,0 +1,48 @@
+// The access log (option `accessLog`): one JSON line per request, written by the worker when the
+// response has closed. A wrapper around the drain engine's request entry point
+// (src/server/request-wrappers.ts), installed only when the option is set: without it nothing at
+// all runs per request.
+
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from '../log/logger.ts';
+import type { RequestWrapper } from '../server/request-wrappers.ts';
+import { isHttp2 } from '../server/responses.ts';
+
+/** A request id the client (or a proxy) sent is kept as long as it is printable and short. */
+const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
+
+export function accessLog(log: Logger, ids: { worker: number }): RequestWrapper {
+  // The worker's logger already carries `generation`.
+  const access = log.pino.child({ event: 'access', worker: ids.worker });
+  return (next) => (req, res) => {
+    const start = performance.now();
+    const header = req.headers['x-request-id'];
+    const requestId = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+    // HTTP/1: the bytes this response put on the connection (headers included). An HTTP/2 stream
+    // shares its session's socket and counts no bytes of its own: its declared content-length.
+    const h2 = isHttp2(req);
+    const socket = h2 ? undefined : req.socket;
+    const bytesBefore = socket?.bytesWritten ?? 0;
+    res.once('close', () => {
+      const declared = Number(res.getHeader('content-length'));
+      const bytes = socket ? socket.bytesWritten - bytesBefore : Number.isFinite(declared) ? declared : null;
+      const url = req.url ?? '';
+      const q = url.indexOf('?');
+      access.info(
+        {
+          method: req.method,
+          // The path without its query string: queries carry tokens and personal data.
+          path: q === -1 ? url : url.slice(0, q),
+          status: res.statusCode,
+          bytes,
+          durationMs: Math.round((performance.now() - start) * 1000) / 1000,
+          requestId,
+          completed: res.writableFinished,
+        },
+        `${req.method} ${q === -1 ? url : url.slice(0, q)} ${res.statusCode}`,
+      );
+    });
+    next(req, res);
+  };
+}

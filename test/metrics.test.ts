@@ -1,0 +1,337 @@
+// Observability (issue 12): the supervisor's Prometheus endpoint (`metrics`) counts every request
+// the server ever served — through reloads, recycles, crashes and scaling, never going down — and
+// reports reloads, drains and worker exits; the listener's own errors; the access log.
+
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { describe, test } from 'node:test';
+import type { LiveStatus } from '../src/metrics/status-figures.ts';
+import { request } from './helpers/http.ts';
+import {
+  appPath,
+  control,
+  type PounceProcess,
+  runPounce,
+  serverStatus,
+  startServer,
+  waitFor,
+} from './helpers/pounce.ts';
+import { ReloadableApp } from './helpers/reloadable-app.ts';
+
+type TestContext = Parameters<typeof control>[0];
+
+/** Prometheus text → sample lines, `name{labels}` → value. */
+function parse(text: string): Map<string, number> {
+  const samples = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const at = line.lastIndexOf(' ');
+    samples.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return samples;
+}
+
+/** Sum of the samples whose name is `name` and whose labels include every `labels` pair. */
+function sum(samples: Map<string, number>, name: string, labels: Record<string, string> = {}): number {
+  let total = 0;
+  for (const [key, value] of samples) {
+    const brace = key.indexOf('{');
+    if ((brace === -1 ? key : key.slice(0, brace)) !== name) continue;
+    if (Object.entries(labels).every(([k, v]) => key.includes(`${k}="${v}"`))) total += value;
+  }
+  return total;
+}
+
+async function scrape(url: string): Promise<Map<string, number>> {
+  const res = await request(url);
+  assert.equal(res.status, 200, res.body);
+  assert.match(String(res.headers['content-type']), /^text\/plain/);
+  return parse(res.body);
+}
+
+/** The metrics URL the server logged. */
+async function metricsUrl(server: PounceProcess): Promise<string> {
+  return String((await server.waitForEvent('metricsListening')).url);
+}
+
+const REQUESTS = 'http_server_request_duration_seconds_count';
+
+async function readyWorkers(t: TestContext, server: { control: string }, n: number) {
+  let pids: number[] = [];
+  await waitFor(`${n} ready workers`, async () => {
+    const s = await serverStatus(t, server);
+    pids = s.workers.map((w) => w.pid);
+    return s.state === 'serving' && s.workers.length === n && s.workers.every((w) => w.state === 'ready');
+  });
+  return pids;
+}
+
+describe('metrics', () => {
+  test('the request count is exact and never decreases through reload, recycle, SIGKILL and scaling', async (t) => {
+    const app = new ReloadableApp('v1');
+    const MAX = 15;
+    const server = await startServer(t, app.file, [
+      '--workers',
+      '2',
+      '--scheduling',
+      'round-robin',
+      '--max-requests',
+      String(MAX),
+      '--metrics',
+      '127.0.0.1:0',
+    ]);
+    const url = await metricsUrl(server);
+    let sent = 0;
+    const send = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const res = await request(`${server.url}/version`);
+        assert.equal(res.status, 200);
+        sent++;
+      }
+    };
+    // Scrapes all along, in the background: the count may lag what was sent (a scrape taken while
+    // a request is in flight), but it never goes down.
+    let last = 0;
+    let scrapes = 0;
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        const count = sum(await scrape(url), REQUESTS);
+        assert.ok(count >= last, `the request count went down from ${last} to ${count}`);
+        last = count;
+        scrapes++;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const exact = async (what: string) => {
+      const count = sum(await scrape(url), REQUESTS);
+      assert.equal(count, sent, `after ${what}: scraped ${count}, sent ${sent}`);
+      assert.ok(count >= last);
+      last = count;
+    };
+
+    const N = 20;
+    await send(N);
+    await exact('the first N');
+    assert.equal((await control(t, server, 'reload')).code, 0);
+    await readyWorkers(t, server, 2);
+    await exact('the reload');
+    await send(N);
+    await exact('N more');
+    // maxRequests: requests until a worker asks to be replaced, then wait for the handoff to end.
+    const count = (event: string) => server.logs.filter((l) => l.event === event).length;
+    const stoppedBefore = count('workerStopped');
+    while (count('workerReplacing') === 0) await send(1);
+    await waitFor('the recycled worker to stop', () => count('workerStopped') > stoppedBefore);
+    await readyWorkers(t, server, 2);
+    await exact('a recycle');
+    // SIGKILL: the supervisor keeps what the killed worker reported last (the scrape just above
+    // asked it for fresh figures, and it has served nothing since).
+    const [victim] = await readyWorkers(t, server, 2);
+    process.kill(victim!, 'SIGKILL');
+    await server.waitForEvent('workerCrashed');
+    await waitFor('the replacement', async () => !(await readyWorkers(t, server, 2)).includes(victim!));
+    await exact('a SIGKILL');
+    assert.equal((await control(t, server, 'scale', ['3'])).code, 0);
+    await send(N);
+    await exact('scaling to 3');
+    assert.equal((await control(t, server, 'scale', ['2'])).code, 0);
+    await waitFor(
+      'the surplus worker to exit',
+      async () => (await serverStatus(t, server)).workers.length === 2,
+    );
+    await exact('scaling back to 2');
+    await send(N);
+    await exact('N more after scaling');
+    watching = false;
+    await watcher;
+    t.diagnostic(`${sent} requests, ${scrapes} background scrapes`);
+    assert.ok(scrapes > 5);
+
+    const m = await scrape(url);
+    assert.equal(sum(m, REQUESTS, { http_request_method: 'GET', http_response_status_code: '200' }), sent);
+    assert.equal(sum(m, 'pounce_reloads_total', { result: 'success' }), 1);
+    assert.equal(sum(m, 'pounce_worker_exits_total', { reason: 'reload' }), 2);
+    assert.ok(sum(m, 'pounce_worker_exits_total', { reason: 'recycle' }) >= 1);
+    assert.equal(sum(m, 'pounce_worker_exits_total', { reason: 'crash' }), 1);
+    assert.equal(sum(m, 'pounce_worker_exits_total', { reason: 'scale' }), 1);
+    assert.equal(sum(m, 'pounce_generation'), 1);
+    assert.equal(sum(m, 'pounce_workers', { state: 'ready', generation: '1' }), 2);
+    assert.equal(sum(m, 'pounce_up'), 1);
+    assert.equal(sum(m, 'http_server_active_requests'), 0);
+    assert.ok(sum(m, 'pounce_worker_resident_memory_bytes') > 10_000_000);
+    assert.equal([...m.keys()].filter((k) => k.startsWith('pounce_worker_heap_used_bytes{')).length, 2);
+
+    // pounce status --json carries the figures pounce top shows.
+    // (The one-second window exists from each worker's first second on.)
+    let status: LiveStatus | undefined;
+    await waitFor('the one-second window', async () => {
+      status = (await serverStatus(t, server)) as LiveStatus;
+      return status.workers.every((w) => w.metrics?.window);
+    });
+    assert.ok(status);
+    assert.equal(status.lastReload?.ok, true);
+    assert.equal(status.lastReload?.generation, 1);
+    assert.equal(status.figures.inFlight, 0);
+    assert.equal(typeof status.figures.requestsPerSecond, 'number');
+    assert.ok(status.figures.rssBytes > 10_000_000);
+    for (const w of status.workers) assert.ok(w.metrics && w.metrics.rssBytes > 0);
+  });
+
+  test('reload counters and durations after a successful and a failed reload; forced closes at the deadline', async (t) => {
+    const app = new ReloadableApp('v1');
+    const server = await startServer(t, app.file, ['--metrics', '127.0.0.1:0', '--reload-timeout', '1']);
+    const url = await metricsUrl(server);
+    let m = await scrape(url);
+    assert.equal(sum(m, 'pounce_reloads_total', { result: 'success' }), 0);
+    assert.equal(sum(m, 'pounce_reloads_total', { result: 'failure' }), 0);
+    assert.equal(sum(m, 'pounce_drain_forced_connections_total'), 0);
+
+    // A request that outlives reloadTimeout (1 s): the old worker's drain cuts it at the deadline.
+    const slow = request(`${server.url}/slow?ms=5000`).catch((err: Error) => err);
+    await server.waitForEvent('appRequest');
+    app.write('v2');
+    assert.equal((await control(t, server, 'reload')).code, 0);
+    // The scrape answers while the old generation drains.
+    m = await scrape(url);
+    assert.equal(sum(m, 'pounce_state', { state: 'reloading' }), 1);
+    await server.waitForEvent('reloadComplete');
+    assert.ok((await slow) instanceof Error, 'the slow request was cut');
+    app.write('v3', 'throws-on-import');
+    assert.notEqual((await control(t, server, 'reload')).code, 0);
+
+    m = await scrape(url);
+    assert.equal(sum(m, 'pounce_reloads_total', { result: 'success' }), 1);
+    assert.equal(sum(m, 'pounce_reloads_total', { result: 'failure' }), 1);
+    assert.equal(sum(m, 'pounce_reload_duration_seconds_count', { result: 'success' }), 1);
+    assert.equal(sum(m, 'pounce_reload_duration_seconds_count', { result: 'failure' }), 1);
+    assert.ok(sum(m, 'pounce_reload_duration_seconds_sum', { result: 'success' }) > 0);
+    assert.equal(sum(m, 'pounce_drain_forced_connections_total'), 1);
+    assert.equal(sum(m, 'pounce_drain_duration_seconds_count'), 1);
+    // The drain lasted until its deadline.
+    assert.ok(sum(m, 'pounce_drain_duration_seconds_sum') >= 1);
+    assert.equal(sum(m, 'pounce_drain_duration_seconds_bucket', { le: '0.5' }), 0);
+    assert.equal(sum(m, 'pounce_generation'), 1);
+    // The one served request of the test: the slow one (cut, still counted).
+    assert.equal(sum(m, REQUESTS), 1);
+  });
+
+  test('the endpoint answers during the shutdown drain', async (t) => {
+    const app = new ReloadableApp('v1');
+    const server = await startServer(t, app.file, ['--metrics', '127.0.0.1:0']);
+    const url = await metricsUrl(server);
+    const slow = request(`${server.url}/slow?ms=1500`);
+    await server.waitForEvent('appRequest');
+    server.signal('SIGTERM');
+    await server.waitForEvent('shuttingDown');
+    const m = await scrape(url);
+    assert.equal(sum(m, 'pounce_state', { state: 'stopping' }), 1);
+    assert.equal(sum(m, 'pounce_up'), 0);
+    assert.equal(sum(m, 'http_server_active_requests'), 1);
+    assert.equal((await slow).status, 200);
+    assert.equal((await server.exited).code, 0);
+  });
+
+  test('only GET /metrics; other paths are 404', async (t) => {
+    const app = new ReloadableApp('v1');
+    const server = await startServer(t, app.file, ['--metrics', '127.0.0.1:0']);
+    const url = await metricsUrl(server);
+    assert.equal((await request(url.replace('/metrics', '/'))).status, 404);
+    assert.equal((await request(url, { method: 'POST' })).status, 404);
+  });
+
+  test('a bad metrics address is a configuration error naming the option (exit 2)', async (t) => {
+    const app = new ReloadableApp('v1');
+    for (const bad of ['9464', 'localhost', '127.0.0.1:99999', '999.1.1.1:9464', ':9464']) {
+      const result = await runPounce(t, ['serve', app.file, '--port', '0', '--metrics', bad]);
+      assert.equal(result.code, 2, `${bad}: ${result.stderr}`);
+      assert.match(result.stderr, /POUNCE_ERR_CONFIG: Invalid metrics/);
+    }
+  });
+
+  test('a metrics port in use is a clear error, before any worker starts', async (t) => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    t.after(() => blocker.close());
+    const port = (blocker.address() as net.AddressInfo).port;
+    const app = new ReloadableApp('v1');
+    const result = await runPounce(t, ['serve', app.file, '--port', '0', '--metrics', `127.0.0.1:${port}`]);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(
+      result.stderr,
+      new RegExp(
+        `POUNCE_ERR_LISTEN: Cannot listen for metrics on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE.*in use`,
+      ),
+    );
+    assert.doesNotMatch(result.stdout, /workerSpawned/);
+  });
+});
+
+describe('access log', () => {
+  test('one line per request: method, path, status, bytes, duration, worker, generation, request id', async (t) => {
+    const app = new ReloadableApp('v1');
+    const server = await startServer(t, app.file, ['--access-log']);
+    await request(`${server.url}/version?token=secret`, { headers: { 'x-request-id': 'req-42' } });
+    await request(`${server.url}/echo`, { method: 'POST', body: 'hello' });
+    await waitFor('two access lines', () => server.logs.filter((l) => l.event === 'access').length === 2);
+    const [first, second] = server.logs.filter((l) => l.event === 'access');
+    assert.equal(first!.method, 'GET');
+    assert.equal(first!.path, '/version');
+    assert.equal(first!.status, 200);
+    assert.equal(first!.requestId, 'req-42');
+    assert.equal(first!.worker, 0);
+    assert.equal(first!.generation, 0);
+    assert.equal(typeof first!.durationMs, 'number');
+    assert.ok(Number(first!.bytes) > 'v1'.length, `bytes ${first!.bytes}`);
+    assert.equal(first!.msg, 'GET /version 200');
+    assert.ok(!JSON.stringify(first).includes('secret'), 'no query string');
+    assert.equal(second!.method, 'POST');
+    assert.match(String(second!.requestId), /^[0-9a-f-]{36}$/);
+  });
+
+  test('off by default: no access line', async (t) => {
+    const app = new ReloadableApp('v1');
+    const server = await startServer(t, app.file);
+    await request(`${server.url}/version`);
+    await control(t, server, 'status');
+    assert.ok(!server.logs.some((l) => l.event === 'access'));
+  });
+});
+
+describe('lifecycle events for the app (onServerEvent)', () => {
+  test('reload started and finished, drain started, worker recycled reach the app in its workers', async (t) => {
+    const server = await startServer(t, appPath('server-events.ts'), [
+      '--workers',
+      '2',
+      '--max-requests',
+      '3',
+    ]);
+    const seen = (type: string) =>
+      server.logs
+        .filter((l) => l.event === 'appServerEvent')
+        .map((l) => l.serverEvent as { type: string } & Record<string, unknown>)
+        .filter((e) => e.type === type);
+    assert.equal((await control(t, server, 'reload')).code, 0);
+    await server.waitForEvent('reloadComplete');
+    // Both generation-0 workers were live when the reload started; all four when it finished.
+    await waitFor('reloadStarted in both old workers', () => seen('reloadStarted').length === 2);
+    assert.deepEqual(seen('reloadStarted')[0], { type: 'reloadStarted', generation: 1 });
+    await waitFor('reloadFinished in four workers', () => seen('reloadFinished').length === 4);
+    const finished = seen('reloadFinished')[0]!;
+    assert.equal(finished.ok, true);
+    assert.equal(finished.generation, 1);
+    assert.equal(typeof finished.seconds, 'number');
+    await waitFor('drainStarted in both old workers', () => seen('drainStarted').length === 2);
+    assert.deepEqual(
+      seen('drainStarted').map((e) => [e.reason, e.generation]),
+      [
+        ['reload', 0],
+        ['reload', 0],
+      ],
+    );
+    // maxRequests 3: a few requests recycle a worker; the others hear of it once it has exited.
+    while (!server.logs.some((l) => l.event === 'workerReplacing')) await request(server.url);
+    await waitFor('workerRecycled', () => seen('workerRecycled').length >= 1);
+    assert.equal(seen('workerRecycled')[0]!.generation, 1);
+  });
+});
