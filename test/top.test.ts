@@ -55,8 +55,9 @@ test('pounce top shows both workers, the figures and the last reload, refreshed 
   );
   assert.match(reloaded, /generation 1/);
   await waitFor('the reload on the screen', () => /^last reload: generation 1 ok in /m.test(screen()));
+  // Serving again once the old generation has drained (until then: reloading).
+  await waitFor('serving generation 1', () => /^pounce serving — generation 1/m.test(screen()));
   text = screen();
-  assert.match(text, /^pounce serving — generation 1/m);
   assert.match(text, /^WORKER\s+PID\s+GEN\s+STATE\s+REQ\/S\s+P99\s+INFL\s+CONNS\s+RSS\s+ELU\s+UP$/m);
   await waitFor(
     'two generation-1 workers',
