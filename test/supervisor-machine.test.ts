@@ -322,3 +322,20 @@ test('malformed messages on a worker channel (app code may call process.send) ar
     [],
   );
 });
+
+test('a scale down during a recycle handoff: the server ends with the wanted number of workers', async (t) => {
+  let spawned = 0;
+  const f = fakeSupervisor({
+    config: { workers: 2 },
+    // The recycle's successor (third worker) is slow, so the scale down finds it still starting.
+    behaviour: () => ({ boot: 'ready', readyMs: spawned++ === 2 ? 50 : 0 }),
+  });
+  t.after(f.dispose);
+  await f.supervisor.start();
+  f.live(0)[0]!.say({ type: 'recycle', reason: { limit: 'maxRequests', requests: 10, max: 10 } });
+  await f.until('workerReplacing');
+  await f.supervisor.scale(1, 'test');
+  await new Promise((r) => setTimeout(r, 150));
+  assert.equal(f.live(0).length, 1, `one worker left: ${f.names().join(', ')}`);
+  assert.equal(f.supervisor.workersWanted, 1);
+});

@@ -120,7 +120,16 @@ export class Handoffs {
       // Keep the worker only if it still belongs to the serving generation: a reload that cut over
       // meanwhile left it out of its drain (it was already leaving) and drained its successor.
       const stillServing = now === 'serving' && worker.generation === this.#host.servingGeneration();
-      if (failure && keepIfSuccessorFails && stillServing && worker.alive && worker.state === 'ready') {
+      // A successor that pounce itself retired (a scale down took it as the surplus) did not fail:
+      // the worker was leaving anyway, so it leaves now and the count is what scale wanted.
+      const successorFailed = failure !== undefined && !successor.exitExpected;
+      if (
+        successorFailed &&
+        keepIfSuccessorFails &&
+        stillServing &&
+        worker.alive &&
+        worker.state === 'ready'
+      ) {
         successor.kill();
         worker.exitExpected = false;
         worker.retireReason = undefined;
@@ -128,7 +137,7 @@ export class Handoffs {
         log.event('recycleFailed', {
           worker: worker.id,
           generation: worker.generation,
-          reason: failure.message,
+          reason: failure!.message,
           retrySeconds: RECYCLE_RETRY_MS / 1000,
         });
         return;
