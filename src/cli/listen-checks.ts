@@ -9,7 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Config } from '../config/options.ts';
 import { configError, pounceError } from '../errors.ts';
-import { socketPathTooLong } from '../fs/socket-path.ts';
+import { socketAnswers, socketPathTooLong } from '../fs/socket-path.ts';
 
 function kindOf(st: Stats): string {
   if (st.isFile()) return 'a regular file';
@@ -19,18 +19,6 @@ function kindOf(st: Stats): string {
   if (st.isFIFO()) return 'a pipe';
   if (st.isSymbolicLink()) return 'a symbolic link';
   return 'not a socket';
-}
-
-/** Resolves true if something accepts connections on the unix socket `socketPath`. */
-function answers(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = net.connect(socketPath);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
-  });
 }
 
 async function checkUds(uds: string, cwd: string): Promise<void> {
@@ -65,7 +53,7 @@ async function checkUds(uds: string, cwd: string): Promise<void> {
       `${shown}: ${socketPath} already exists and is ${kindOf(st)}, not a socket — pounce does not remove it; remove it or choose another path`,
     );
   }
-  if (await answers(socketPath)) {
+  if (await socketAnswers(socketPath)) {
     throw pounceError('LISTEN_SOCKET_BUSY', { path: socketPath });
   }
   const uid = process.getuid?.();

@@ -5,6 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { configError, PounceError, pounceError } from '../errors.ts';
 import { checkTrustedPath, ensurePrivateDir } from '../fs/private-dir.ts';
+import { socketAnswers } from '../fs/socket-path.ts';
 import type { Logger } from '../log/logger.ts';
 import { StatusFigures } from '../metrics/status-figures.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
@@ -32,18 +33,6 @@ export interface ControlServer {
    * that reached it just before the control socket moved.
    */
   answered(timeoutMs: number): Promise<void>;
-}
-
-/** Resolves true if something accepts connections at `socketPath`. */
-function isAlive(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = net.connect(socketPath);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
-  });
 }
 
 /** "a regular file", "a directory", "a symbolic link": what is at a path instead of a socket. */
@@ -95,7 +84,7 @@ export async function startControlServer(
     if (uid !== undefined && existing.uid !== uid) {
       throw pounceError('UNSAFE_CONTROL_SOCKET_SERVE', { path: socketPath, owner: existing.uid, uid });
     }
-    if (await isAlive(socketPath)) {
+    if (await socketAnswers(socketPath)) {
       log.event('controlUnavailable', { path: socketPath, error: 'another pounce server is using it' });
       return undefined;
     }

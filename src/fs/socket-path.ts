@@ -1,6 +1,9 @@
 // Unix socket paths have a hard length limit (sun_path): 108 bytes on Linux, 104 on macOS and the
 // BSDs, both including the terminating NUL. A longer path cannot be bound, and Node's error for
-// it does not say so; pounce checks it up front and names the limit.
+// it does not say so; pounce checks it up front and names the limit. Also: whether a unix socket
+// path has a live listener (a stale socket file can be replaced; a live one must be left alone).
+
+import net from 'node:net';
 
 export const UNIX_SOCKET_PATH_LIMIT = process.platform === 'linux' ? 107 : 103;
 
@@ -10,4 +13,16 @@ export function socketPathTooLong(socketPath: string): string | undefined {
   return bytes > UNIX_SOCKET_PATH_LIMIT
     ? `path too long: ${bytes} bytes, limit ${UNIX_SOCKET_PATH_LIMIT}`
     : undefined;
+}
+
+/** Resolves true if something accepts connections on the unix socket `socketPath`. */
+export function socketAnswers(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.connect(socketPath);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
 }
