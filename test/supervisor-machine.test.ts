@@ -112,6 +112,36 @@ describe('reloads', () => {
     assert.ok(f.workers.filter((w) => w.init.generation === 0).every((w) => w.exitedWith?.code === 0));
   });
 
+  test('a reload answers only once the old workers stopped accepting (the next request sees new code)', async (t) => {
+    const f = fakeSupervisor({
+      behaviour: (init) => ({ boot: 'ready', confirmDrainMs: init.generation === 0 ? 50 : 0 }),
+    });
+    t.after(f.dispose);
+    await f.supervisor.start();
+    const settled: boolean[] = [];
+    f.supervisor.on('reloadSettled', () => settled.push(f.live(0).every((w) => w.confirmedDrain)));
+    const outcome = await f.supervisor.reload();
+    assert.deepEqual(outcome, { ok: true, generation: 1 });
+    const old = f.workers.filter((w) => w.init.generation === 0);
+    assert.ok(
+      old.every((w) => w.confirmedDrain || !w.alive),
+      'every old worker confirmed its drain before the answer',
+    );
+    assert.deepEqual(settled, [true], 'systemd hears READY=1 (reloadSettled) after the confirmations too');
+  });
+
+  test('an old worker that never confirms its drain delays the answer by a bounded wait only', async (t) => {
+    const f = fakeSupervisor({
+      behaviour: (init) => ({ boot: 'ready', stuckDrain: init.generation === 0 }),
+    });
+    t.after(f.dispose);
+    await f.supervisor.start();
+    const started = Date.now();
+    assert.deepEqual(await f.supervisor.reload(), { ok: true, generation: 1 });
+    const waited = Date.now() - started;
+    assert.ok(waited >= 900 && waited < 4_000, `answered after ${waited} ms`);
+  });
+
   test('a SIGHUP storm during a reload queues exactly one more reload', async (t) => {
     const f = fakeSupervisor({ behaviour: () => ({ boot: 'ready', readyMs: 5 }) });
     t.after(f.dispose);

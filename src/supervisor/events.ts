@@ -13,8 +13,18 @@ export interface SupervisorEvents {
   ready: [{ generation: number; workers: number }];
   /** A reload began; it reaches its outcome within `budgetMs` (startupTimeout and slack). */
   reloadStarted: [{ generation: number; budgetMs: number }];
-  /** The reload reached its outcome: the new generation serves, or it failed (`pounce reload` returns). */
+  /**
+   * The reload reached its outcome: the new generation serves and the old one is told to drain, or
+   * the reload failed. (The app's `reloadFinished` event is relayed from here, so that it reaches the
+   * old workers before their drain starts.)
+   */
   reloadFinished: [ReloadOutcome];
+  /**
+   * The reload's outcome is what clients see: after a success, every old worker has confirmed that it
+   * stopped accepting (or a short bound passed), so the next connection reaches the new code.
+   * `pounce reload` answers and systemd hears READY=1 here.
+   */
+  reloadSettled: [ReloadOutcome];
   /** The previous generation has drained after a successful reload. */
   reloadComplete: [{ generation: number; workers: number }];
   /** The shutdown began; the supervisor ends it within `budgetMs` (its own deadlines and slack). */

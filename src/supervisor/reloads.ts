@@ -7,6 +7,7 @@
 import type { Config } from '../config/options.ts';
 import { reloadBudgetMs } from '../deploy/timings.ts';
 import type { Logger } from '../log/logger.ts';
+import { withTimeout } from '../timeout.ts';
 import type { ReloadOutcome, SupervisorEvents } from './events.ts';
 import type { Phase } from './phase.ts';
 import { SIGNAL_TABLE } from './signal-table.ts';
@@ -14,6 +15,13 @@ import type { WorkerPool } from './worker-pool.ts';
 
 /** How long a worker that failed to become ready may take to exit after being told to drain. */
 const NOT_READY_KILL_MS = 2_000;
+
+/**
+ * How long a successful reload waits for the old workers to confirm that they stopped accepting
+ * before it answers anyway (a worker whose event loop is blocked confirms late; it is drained and,
+ * past its deadline, killed all the same).
+ */
+const STOPPED_ACCEPTING_WAIT_MS = 1_000;
 
 /** What a reload needs from the supervisor. */
 export interface ReloadHost {
@@ -44,9 +52,10 @@ export class Reloads {
   }
 
   /**
-   * `pounce reload` (and the file watcher): what SIGHUP does now, by SIGNAL_TABLE. Resolves at the
-   * cutover — the new generation serving, the old one told to drain — or with the failure; the old
-   * generation's drain goes on after that (the reload is complete when it ends, and is logged then).
+   * `pounce reload` (and the file watcher): what SIGHUP does now, by SIGNAL_TABLE. Resolves after
+   * the cutover, once the old workers have stopped accepting (the next connection reaches the new
+   * code), or with the failure; the old generation's drain goes on after that (the reload is complete
+   * when it ends, and is logged then).
    * During a reload, further requests share one queued reload.
    */
   request(): Promise<ReloadOutcome> {
@@ -107,6 +116,7 @@ export class Reloads {
     const finish = (outcome: ReloadOutcome) => {
       report(outcome);
       this.#host.emit('reloadFinished', outcome);
+      this.#host.emit('reloadSettled', outcome);
     };
     const fresh = this.#host.pool.spawnGeneration(generation, this.#host.workersWanted());
     try {
@@ -150,8 +160,20 @@ export class Reloads {
     this.#host.enter({ name: 'reloading', generation, cutover: true });
     const old = this.#host.pool.all.filter((w) => w.generation !== generation && !w.exitExpected);
     this.#host.log.event('drainingOld', { generation: oldGeneration });
-    finish({ ok: true, generation });
-    await this.#host.pool.retire(old, 'reload');
+    // In this order: the app hears reloadFinished in every worker before the old ones start draining;
+    // the answer waits until the old workers no longer accept, or a request sent right after
+    // `pounce reload` (or systemd's READY=1) could still reach the old code.
+    const outcome: ReloadOutcome = { ok: true, generation };
+    this.#host.emit('reloadFinished', outcome);
+    const retired = this.#host.pool.retire(old, 'reload');
+    await withTimeout(
+      Promise.all(old.map((worker) => worker.stoppedAccepting)),
+      STOPPED_ACCEPTING_WAIT_MS,
+      () => new Error('an old worker did not confirm its drain'),
+    ).catch(() => {});
+    report(outcome);
+    this.#host.emit('reloadSettled', outcome);
+    await retired;
     if (this.#host.phase().name !== 'reloading') return;
     const workers = this.#host.pool.active(generation).length;
     this.#host.log.event('reloadComplete', { workers, generation });

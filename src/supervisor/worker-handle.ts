@@ -53,6 +53,11 @@ export class WorkerHandle {
   recycleNotBefore = 0;
   /** Resolves when the worker reports ready; rejects with the cause if it fails or exits first. */
   readonly ready: Promise<void>;
+  /**
+   * Resolves when the worker has confirmed a drain order (`draining`: its listener no longer accepts,
+   * so every new connection goes to another worker) or has exited.
+   */
+  readonly stoppedAccepting: Promise<void>;
   /** Resolves when the worker has reported `drained` (connections closed or cut). */
   readonly drained: Promise<number>;
   readonly exited: Promise<ExitInfo>;
@@ -74,6 +79,10 @@ export class WorkerHandle {
     });
     // A failed start is observed through `ready`; never let it surface as an unhandled rejection.
     this.ready.catch(() => {});
+    let onStoppedAccepting: () => void = () => {};
+    this.stoppedAccepting = new Promise((resolve) => {
+      onStoppedAccepting = resolve;
+    });
     let onDrained: (forced: number) => void = () => {};
     this.drained = new Promise((resolve) => {
       onDrained = resolve;
@@ -82,6 +91,7 @@ export class WorkerHandle {
       transport.onExit((info) => {
         this.state = 'stopped';
         onFailed(new Error(`worker ${this.id} exited before it was ready (${describeExit(info)})`));
+        onStoppedAccepting();
         onDrained(0);
         for (const waiter of this.#statsWaiters.values()) waiter(0);
         resolve(info);
@@ -102,6 +112,7 @@ export class WorkerHandle {
       },
       draining: () => {
         this.state = 'draining';
+        onStoppedAccepting();
       },
       drained: (message) => {
         this.state = 'drained';

@@ -123,7 +123,7 @@ export function linkSystemd(
       EXTEND_TIMEOUT_USEC: usec(budgetMs),
     }),
   );
-  supervisor.on('reloadFinished', (outcome) => {
+  supervisor.on('reloadSettled', (outcome) => {
     // A reload aborted by the shutdown: systemd already heard STOPPING=1.
     if (stopping) return;
     notifier.send({

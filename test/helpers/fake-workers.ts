@@ -16,6 +16,8 @@ export interface Behaviour {
   /** Answer `drain` with `drained` after this long (never, if undefined and `stuckDrain`). */
   drainMs?: number;
   stuckDrain?: boolean;
+  /** Confirm `drain` (`draining`: the listener is closed) only after this long. */
+  confirmDrainMs?: number;
 }
 
 let nextPid = 100_000;
@@ -27,6 +29,8 @@ export class FakeWorker implements WorkerTransport {
   exitedWith: ExitInfo | undefined;
   /** Reported ready (a real worker listens from then on). */
   ready = false;
+  /** Confirmed a drain order (a real worker no longer accepts from then on). */
+  confirmedDrain = false;
   readonly #messageListeners: ((message: unknown) => void)[] = [];
   readonly #exitListeners: ((info: ExitInfo) => void)[] = [];
   readonly #behaviour: Behaviour;
@@ -81,8 +85,11 @@ export class FakeWorker implements WorkerTransport {
         return;
       }
       if (this.#behaviour.stuckDrain) return;
-      this.say({ type: 'draining', connections: 0 });
-      setTimeout(() => this.say({ type: 'drained', forced: 0 }), this.#behaviour.drainMs ?? 0);
+      setTimeout(() => {
+        this.confirmedDrain = this.alive;
+        this.say({ type: 'draining', connections: 0 });
+        setTimeout(() => this.say({ type: 'drained', forced: 0 }), this.#behaviour.drainMs ?? 0);
+      }, this.#behaviour.confirmDrainMs ?? 0);
     } else if (message.type === 'exit') {
       this.exit({ code: 0, signal: null });
     } else if (message.type === 'stats') {
