@@ -225,6 +225,11 @@ export const ERRORS = {
     (f: { flag: string | undefined }) =>
       `Flag ${f.flag} does not take a value — it is a switch (${f.flag} or ${f.flag?.replace(/^--/, '--no-')})`,
   ),
+  TOP_NEEDS_TERMINAL: template(
+    ErrorCode.USAGE,
+    (_: Record<string, never>) =>
+      'pounce top needs a terminal (stdout is not one) — run pounce top --once to print one frame, or pounce status --json',
+  ),
   INVALID_URL_FLAG: template(
     ErrorCode.USAGE,
     (f: { url: string }) => `Invalid --url ${JSON.stringify(f.url)} — it must be an http:// or https:// URL`,

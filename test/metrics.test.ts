@@ -3,9 +3,15 @@
 // reports reloads, drains and worker exits; the listener's own errors; the access log.
 
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import http2 from 'node:http2';
+import https from 'node:https';
 import net from 'node:net';
+import { finished } from 'node:stream/promises';
 import { describe, test } from 'node:test';
 import type { LiveStatus } from '../src/metrics/status-figures.ts';
+import { makeCert } from './helpers/certs.ts';
 import { request } from './helpers/http.ts';
 import {
   appPath,
@@ -55,6 +61,26 @@ async function metricsUrl(server: PounceProcess): Promise<string> {
 }
 
 const REQUESTS = 'http_server_request_duration_seconds_count';
+
+function httpsGet(url: string, ca: string): Promise<{ status: number }> {
+  return new Promise((resolve, reject) => {
+    https
+      .get(url, { ca, agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode! }));
+      })
+      .on('error', reject);
+  });
+}
+
+/** A port free right now (thread mode needs a fixed port: every thread binds it). */
+async function freePort(): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
 
 async function readyWorkers(t: TestContext, server: { control: string }, n: number) {
   let pids: number[] = [];
@@ -289,12 +315,121 @@ describe('access log', () => {
     assert.match(String(second!.requestId), /^[0-9a-f-]{36}$/);
   });
 
+  for (const mode of ['process', 'thread'] as const) {
+    test(`no line is lost: N requests, then SIGTERM → exactly N lines (${mode} workers)`, async (t) => {
+      const flags = ['--access-log', '--workers', '2'];
+      // Thread mode needs a fixed port: every thread binds it.
+      if (mode === 'thread') flags.push('--worker-mode', 'thread', '--port', String(await freePort()));
+      const app = new ReloadableApp('v1');
+      const server = await startServer(t, app.file, flags);
+      const N = 40;
+      const sent: string[] = [];
+      for (let i = 0; i < N; i++) {
+        const id = `req-${i}`;
+        const res = await request(`${server.url}/version`, { headers: { 'x-request-id': id } });
+        assert.equal(res.status, 200);
+        sent.push(id);
+      }
+      // At once: the last lines are still in the workers' buffers (written at least once a second).
+      server.signal('SIGTERM');
+      assert.equal((await server.exited).code, 0);
+      await finished(server.child.stdout!);
+      const logged = server.logs.filter((l) => l.event === 'access').map((l) => String(l.requestId));
+      assert.equal(logged.length, N, `${logged.length} access lines for ${N} requests`);
+      assert.deepEqual(logged.toSorted(), sent.toSorted());
+    });
+  }
+
   test('off by default: no access line', async (t) => {
     const app = new ReloadableApp('v1');
     const server = await startServer(t, app.file);
     await request(`${server.url}/version`);
     await control(t, server, 'status');
     assert.ok(!server.logs.some((l) => l.event === 'access'));
+  });
+});
+
+describe('HTTP/2 and thread mode', () => {
+  test('HTTP/2 requests are counted and logged', async (t) => {
+    const cert = makeCert('h2-metrics');
+    const server = await startServer(t, appPath('versioned.mjs'), [
+      '--cert-file',
+      cert.cert,
+      '--key-file',
+      cert.key,
+      '--http2',
+      '--metrics',
+      '127.0.0.1:0',
+      '--access-log',
+    ]);
+    const url = await metricsUrl(server);
+    const session = http2.connect(server.url, { ca: readFileSync(cert.cert, 'utf8') });
+    t.after(() => session.destroy());
+    const N = 5;
+    for (let i = 0; i < N; i++) {
+      const stream = session.request({ ':path': `/h2?i=${i}`, 'x-request-id': `h2-${i}` });
+      const [headers] = (await once(stream, 'response')) as [http2.IncomingHttpHeaders];
+      assert.equal(headers[':status'], 200);
+      stream.resume();
+      await once(stream, 'end');
+    }
+    // One more over HTTP/1.1 on the same port (ALPN): both protocols land in the same series.
+    assert.equal((await httpsGet(`${server.url}/h1`, readFileSync(cert.cert, 'utf8'))).status, 200);
+    await waitFor('the access lines', () => server.logs.filter((l) => l.event === 'access').length === N + 1);
+    const m = await scrape(url);
+    assert.equal(sum(m, REQUESTS, { http_request_method: 'GET', http_response_status_code: '200' }), N + 1);
+    const lines = server.logs.filter((l) => l.event === 'access');
+    const h2 = lines.filter((l) => l.path === '/h2');
+    assert.deepEqual(
+      h2.map((l) => l.requestId),
+      Array.from({ length: N }, (_, i) => `h2-${i}`),
+    );
+    for (const l of h2) {
+      assert.equal(l.method, 'GET');
+      assert.equal(l.status, 200);
+      assert.equal(l.completed, true);
+    }
+    assert.equal(lines.filter((l) => l.path === '/h1').length, 1);
+  });
+
+  test('thread mode: each thread measures and logs its own requests', async (t) => {
+    const port = await freePort();
+    const server = await startServer(t, appPath('../threads/app.mjs'), [
+      '--worker-mode',
+      'thread',
+      '--workers',
+      '2',
+      '--port',
+      String(port),
+      '--metrics',
+      '127.0.0.1:0',
+      '--access-log',
+    ]);
+    const url = await metricsUrl(server);
+    // A fresh connection each time: the kernel picks the thread, so both end up serving.
+    const threads = new Set<string>();
+    let sent = 0;
+    while (threads.size < 2 || sent < 20) {
+      const res = await request(`${server.url}/`, { agent: false });
+      assert.equal(res.status, 200);
+      threads.add(res.body);
+      sent++;
+      assert.ok(sent < 500, 'both threads served');
+    }
+    const m = await scrape(url);
+    assert.equal(sum(m, REQUESTS), sent);
+    const heaps = [...m.keys()].filter((k) => k.startsWith('pounce_worker_heap_used_bytes{'));
+    assert.equal(heaps.length, 2, 'one series per thread');
+    await waitFor(
+      'an access line per request',
+      () => server.logs.filter((l) => l.event === 'access').length === sent,
+    );
+    const byWorker = new Set(server.logs.filter((l) => l.event === 'access').map((l) => l.worker));
+    assert.equal(byWorker.size, 2, 'both threads logged their requests');
+    // Every line still there after a reload: the retired threads' counts are kept.
+    assert.equal((await control(t, server, 'reload')).code, 0);
+    await server.waitForEvent('reloadComplete');
+    assert.equal(sum(await scrape(url), REQUESTS), sent);
   });
 });
 

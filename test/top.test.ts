@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import { request } from './helpers/http.ts';
-import { CLI, serverStatus, startServer, waitFor } from './helpers/pounce.ts';
+import { CLI, runPounce, serverStatus, startServer, waitFor } from './helpers/pounce.ts';
 import { ReloadableApp } from './helpers/reloadable-app.ts';
 
 test('pounce top shows both workers, the figures and the last reload, refreshed each second; q quits', async (t) => {
@@ -73,4 +73,28 @@ test('pounce top shows both workers, the figures and the last reload, refreshed 
       return true;
     }
   });
+});
+
+test('pounce top --once prints one frame without a terminal; without --once it needs one', async (t) => {
+  const app = new ReloadableApp('v1');
+  const server = await startServer(t, app.file, ['--workers', '2', '--metrics', '127.0.0.1:0']);
+  const pids = (await serverStatus(t, server)).workers.map((w) => w.pid);
+  const once = await runPounce(t, ['top', '--once', '--control-socket', server.control]);
+  assert.equal(once.code, 0, once.stderr);
+  assert.match(once.stdout, /^pounce serving — generation 0/);
+  for (const pid of pids) assert.match(once.stdout, new RegExp(`^\\d+\\s+${pid}\\s+0\\s+ready\\s`, 'm'));
+  // A frame for a file or a pipe: no escape sequences, no key help.
+  assert.ok(!once.stdout.includes('\u001b'), 'no escape sequence');
+  assert.doesNotMatch(once.stdout, /q to quit/);
+
+  const piped = await runPounce(t, ['top', '--control-socket', server.control]);
+  assert.equal(piped.code, 2);
+  assert.match(piped.stderr, /POUNCE_ERR_USAGE: pounce top needs a terminal .*--once/);
+  assert.equal(piped.stdout, '');
+
+  server.signal('SIGTERM');
+  await server.exited;
+  const gone = await runPounce(t, ['top', '--once', '--control-socket', server.control]);
+  assert.equal(gone.code, 1);
+  assert.match(gone.stderr, /^pounce top: no running pounce server found/);
 });

@@ -41,6 +41,8 @@ export interface ParsedArgs {
   url?: string;
   /** `upgrade --node PATH`: the Node executable for the new supervisor. */
   node?: string;
+  /** `top --once`: one frame, then exit. */
+  once?: boolean;
 }
 
 type ParseArgsOptions = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
@@ -55,6 +57,7 @@ function flagDefinitions(): ParseArgsOptions {
     name: { type: 'string' },
     url: { type: 'string' },
     node: { type: 'string' },
+    once: { type: 'boolean' },
   };
   for (const name of optionNames) {
     const spec = optionSpec(name);
@@ -148,6 +151,8 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
     throw usageError(`Unexpected argument ${rest[0]} — usage: pounce upgrade [--node PATH] [options]`);
   if (values.node !== undefined && command !== 'upgrade')
     throw usageError(`--node is a flag of pounce upgrade, not of pounce ${command}`);
+  if (values.once !== undefined && command !== 'top')
+    throw usageError(`--once is a flag of pounce top, not of pounce ${command}`);
   const app = command === 'scale' ? undefined : rest[0];
   if ((command === 'serve' || command === 'check') && app === undefined) {
     throw usageError(`Missing APP — usage: pounce ${command} PATH[:EXPORT] [options]`);
@@ -173,6 +178,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
     name: text(values.name),
     url: text(values.url),
     node: text(values.node),
+    once: values.once === true,
   };
 }
 

@@ -12,7 +12,7 @@ export function helpText(): string {
     '  pounce reload [options]                reload the running server; waits for the outcome',
     '  pounce stop [options]                  graceful shutdown of the running server',
     '  pounce status [--json] [options]       generation, workers, uptime of the running server',
-    '  pounce top [options]                   live view of the running server, refreshed each second (q quits)',
+    '  pounce top [--once] [options]          live view of the running server, refreshed each second (q quits); --once: one frame',
     '  pounce scale N [options]               run N workers (also: SIGTTIN adds one, SIGTTOU removes one)',
     '  pounce upgrade [--node PATH] [options] hand the sockets to a new supervisor from the pounce and Node on disk',
     '                                         (also: SIGUSR2); waits for the outcome',

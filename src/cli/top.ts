@@ -1,10 +1,12 @@
 // `pounce top`: a live view of the running server, redrawn each second from its status over the
-// control socket (the same figures as `pounce status --json`). q or Ctrl-C quits. Requests per
+// control socket (the same figures as `pounce status --json`). q or Ctrl-C quits. `--once` prints
+// one frame and exits (for scripts, logs, a terminal-less shell); without it stdout must be a
+// terminal. Requests per
 // second, p99 and requests in flight need the `metrics` option (without it requests are not
 // measured); memory, event-loop utilisation and connections are always there.
 
 import { controlSocketLocation } from '../control/protocol.ts';
-import { PounceError } from '../errors.ts';
+import { ExitCode, PounceError, pounceError } from '../errors.ts';
 import { quantile } from '../metrics/snapshot.ts';
 import type { LiveStatus } from '../metrics/status-figures.ts';
 import { loadCommandConfig, type ParsedArgs } from './args.ts';
@@ -14,9 +16,27 @@ const REFRESH_MS = 1_000;
 
 export async function topCommand(args: ParsedArgs): Promise<number> {
   const cwd = process.cwd();
+  const out = process.stdout;
+  // Redrawing in place needs a terminal; piped or redirected, one frame is what makes sense.
+  if (!args.once && !out.isTTY) throw pounceError('TOP_NEEDS_TERMINAL', {});
   const { config } = await loadCommandConfig(args, cwd);
   const location = controlSocketLocation(config, cwd);
-  const out = process.stdout;
+  const frame = async (): Promise<string> => {
+    const { response } = await askServer(location, { command: 'status' }, config.pidFile, cwd);
+    return response.ok && response.command === 'status'
+      ? formatTop(response.status, args.once)
+      : 'unexpected answer\n';
+  };
+  if (args.once) {
+    try {
+      out.write(await frame());
+      return ExitCode.OK;
+    } catch (err) {
+      const coded = err instanceof PounceError ? `error ${err.code}: ` : '';
+      process.stderr.write(`pounce top: ${coded}${(err as Error).message}\n`);
+      return ExitCode.FAILURE;
+    }
+  }
   let stop: () => void = () => {};
   const stopped = new Promise<void>((resolve) => {
     stop = resolve;
@@ -32,15 +52,13 @@ export async function topCommand(args: ParsedArgs): Promise<number> {
     });
   }
   // The alternate screen, cursor hidden: the terminal is left as it was on exit.
-  if (out.isTTY) out.write('\x1b[?1049h\x1b[?25l');
+  out.write('\x1b[?1049h\x1b[?25l');
   let code = 0;
   try {
     for (;;) {
       let screen: string;
       try {
-        const { response } = await askServer(location, { command: 'status' }, config.pidFile, cwd);
-        screen =
-          response.ok && response.command === 'status' ? formatTop(response.status) : 'unexpected answer\n';
+        screen = await frame();
       } catch (err) {
         const coded = err instanceof PounceError ? `error ${err.code}: ` : '';
         screen = `pounce top: ${coded}${(err as Error).message}\n`;
@@ -53,7 +71,7 @@ export async function topCommand(args: ParsedArgs): Promise<number> {
     process.stderr.write(`pounce top: ${(err as Error).message}\n`);
     code = 1;
   } finally {
-    if (out.isTTY) out.write('\x1b[?25h\x1b[?1049l');
+    out.write('\x1b[?25h\x1b[?1049l');
     if (stdin.isTTY) {
       stdin.setRawMode(false);
       stdin.pause();
@@ -72,8 +90,8 @@ function uptime(seconds: number): string {
   return h ? `${h}h${m}m` : m ? `${m}m${seconds % 60}s` : `${seconds}s`;
 }
 
-/** One screen of `pounce top`. */
-export function formatTop(s: LiveStatus): string {
+/** One screen of `pounce top` (`once`: a frame printed on its own, without the key help). */
+export function formatTop(s: LiveStatus, once = false): string {
   const f = s.figures;
   const reload = s.lastReload
     ? s.lastReload.ok
@@ -102,7 +120,7 @@ export function formatTop(s: LiveStatus): string {
         `${(m ? `${Math.round(m.elu * 100)}%` : '-').padStart(6)}  ${uptime(w.uptimeSeconds)}`,
     );
   }
-  lines.push('', 'q to quit');
+  if (!once) lines.push('', 'q to quit');
   return `${lines.join('\n')}\n`;
 }
 

@@ -1,6 +1,7 @@
 // One logger for the process: pino, JSON lines when stdout is not a terminal (or logFormat=json),
 // readable lines when it is. Writes are synchronous so that the last lines before an exit (a
-// forced shutdown, a startup failure) are never lost in a buffer.
+// forced shutdown, a startup failure) are never lost in a buffer — except the access log's, which
+// are many and buffered (createAccessLogger).
 
 import { createRequire } from 'node:module';
 import pino from 'pino';
@@ -30,21 +31,76 @@ function wrap(base: pino.Logger): Logger {
   };
 }
 
+function usePretty(config: Pick<Config, 'logFormat'>): boolean {
+  return config.logFormat === 'pretty' || (config.logFormat === 'auto' && process.stdout.isTTY === true);
+}
+
+function pinoOptions(level: pino.LevelWithSilent): pino.LoggerOptions {
+  return { level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime };
+}
+
+// pino-pretty is loaded only for a terminal: JSON logging (production) does not pay for it.
+function prettyDestination(): pino.DestinationStream {
+  return (createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty'))({
+    sync: true,
+    ignore: 'pid,hostname,event',
+    translateTime: 'SYS:yyyy-mm-dd HH:MM:ss',
+  });
+}
+
 export function createLogger(config: Pick<Config, 'logLevel' | 'logFormat'>): Logger {
-  const usePretty =
-    config.logFormat === 'pretty' || (config.logFormat === 'auto' && process.stdout.isTTY === true);
-  const options: pino.LoggerOptions = {
-    level: config.logLevel,
-    base: { pid: process.pid },
-    timestamp: pino.stdTimeFunctions.isoTime,
+  const destination = usePretty(config) ? prettyDestination() : pino.destination({ dest: 1, sync: true });
+  return wrap(pino(pinoOptions(config.logLevel), destination));
+}
+
+/**
+ * Access lines are buffered: written in chunks of whole lines once ACCESS_MIN_BYTES have piled up,
+ * at least once a second, and asynchronously, so a request never waits for stdout (a slow reader of
+ * the pipe, a busy journal) and a busy worker makes one write() per dozen requests rather than one
+ * each. Each write is at most PIPE_BUF_BYTES: the workers and the supervisor share one stdout, and
+ * the kernel writes that much to a pipe in one piece, so lines of different processes never mix.
+ */
+const ACCESS_MIN_BYTES = 3072;
+const PIPE_BUF_BYTES = 4096;
+const ACCESS_FLUSH_MS = 1000;
+
+export interface AccessLogger {
+  readonly pino: pino.Logger;
+  /** Resolves once every line logged so far has been written. */
+  flush(): Promise<void>;
+}
+
+/**
+ * The access log's own logger (option `accessLog`): JSON lines on stdout like the rest, at `info`
+ * whatever `logLevel` says (the option asked for them), buffered (see ACCESS_MIN_BYTES). Whatever is
+ * still buffered when the process (or thread) exits is written synchronously then; a worker that
+ * exits normally has flushed before (see flush()). Only SIGKILL loses lines: at most the last
+ * second's. In a terminal (pretty format, development) lines are written at once.
+ */
+export function createAccessLogger(
+  config: Pick<Config, 'logFormat'>,
+  bindings: Record<string, unknown>,
+): AccessLogger {
+  if (usePretty(config)) {
+    const logger = pino(pinoOptions('info'), prettyDestination()).child(bindings);
+    return { pino: logger, flush: () => Promise.resolve() };
+  }
+  const destination = pino.destination({
+    dest: 1,
+    sync: false,
+    minLength: ACCESS_MIN_BYTES,
+    maxWrite: PIPE_BUF_BYTES,
+    periodicFlush: ACCESS_FLUSH_MS,
+  });
+  process.once('exit', () => {
+    try {
+      destination.flushSync();
+    } catch {
+      // stdout is gone: nothing can be written anyway
+    }
+  });
+  return {
+    pino: pino(pinoOptions('info'), destination).child(bindings),
+    flush: () => new Promise((resolve) => destination.flush(() => resolve())),
   };
-  // pino-pretty is loaded only for a terminal: JSON logging (production) does not pay for it.
-  const destination = usePretty
-    ? (createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty'))({
-        sync: true,
-        ignore: 'pid,hostname,event',
-        translateTime: 'SYS:yyyy-mm-dd HH:MM:ss',
-      })
-    : pino.destination({ dest: 1, sync: true });
-  return wrap(pino(options, destination));
 }

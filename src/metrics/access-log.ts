@@ -1,20 +1,20 @@
-// The access log (option `accessLog`): one JSON line per request, written by the worker when the
-// response has closed. A wrapper around the drain engine's request entry point
+// The access log (option `accessLog`): one JSON line per request, logged by the worker when the
+// response has closed, through its own buffered logger (log/logger.ts createAccessLogger: the
+// request path never waits for stdout). A wrapper around the drain engine's request entry point
 // (src/server/request-wrappers.ts), installed only when the option is set: without it nothing at
 // all runs per request.
 
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { Logger } from '../log/logger.ts';
+import type { Logger as Pino } from 'pino';
 import type { RequestWrapper } from '../server/request-wrappers.ts';
 import { isHttp2 } from '../server/responses.ts';
 
 /** A request id the client (or a proxy) sent is kept as long as it is printable and short. */
 const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
 
-export function accessLog(log: Logger, ids: { worker: number }): RequestWrapper {
-  // The worker's logger already carries `generation`.
-  const access = log.pino.child({ event: 'access', worker: ids.worker });
+/** `access` carries the line's fixed fields: event, worker, generation. */
+export function accessLog(access: Pino): RequestWrapper {
   return (next) => (req, res) => {
     const start = performance.now();
     const header = req.headers['x-request-id'];

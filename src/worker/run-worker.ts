@@ -21,7 +21,7 @@ import {
   type ToWorker,
   type WorkerInit,
 } from '../ipc/messages.ts';
-import { createLogger } from '../log/logger.ts';
+import { createAccessLogger, createLogger } from '../log/logger.ts';
 import { accessLog } from '../metrics/access-log.ts';
 import { WorkerMetrics } from '../metrics/worker-metrics.ts';
 import { wrapRequests } from '../server/request-wrappers.ts';
@@ -56,6 +56,9 @@ export async function runWorker(init: WorkerInit, endpoint: WorkerEndpoint): Pro
   /** Requests are measured only with the `metrics` option: without it nothing runs per request. */
   const figures = new WorkerMetrics(connectionCount, config.metrics !== undefined);
   const metrics = figures.requests;
+  const access = config.accessLog
+    ? createAccessLogger(config, { event: 'access', generation, worker: workerId })
+    : undefined;
   const onEventError = (err: unknown) => log.event('serverEventListenerFailed', { error: errorText(err) });
 
   /**
@@ -91,6 +94,9 @@ export async function runWorker(init: WorkerInit, endpoint: WorkerEndpoint): Pro
         await exitPermission;
         await runShutdownHooks(config.shutdownHookTimeout, log);
       }
+      // The access lines still buffered (written at exit anyway, but synchronously: a write the
+      // buffer already handed to libuv could still be under way then).
+      await access?.flush();
       endpoint.exit(code);
     })();
     return draining;
@@ -178,7 +184,7 @@ export async function runWorker(init: WorkerInit, endpoint: WorkerEndpoint): Pro
 
   // Before any server exists: the first request a worker receives is measured and logged too.
   if (metrics) wrapRequests(metrics.wrap);
-  if (config.accessLog) wrapRequests(accessLog(log, { worker: workerId }));
+  if (access) wrapRequests(accessLog(access.pino));
 
   try {
     servers = await withStartupTimeout(
