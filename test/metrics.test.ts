@@ -10,6 +10,7 @@ import https from 'node:https';
 import net from 'node:net';
 import { finished } from 'node:stream/promises';
 import { describe, test } from 'node:test';
+import { freePort } from '../bench/lib/http.ts';
 import type { LiveStatus } from '../src/metrics/status-figures.ts';
 import { makeCert } from './helpers/certs.ts';
 import { request } from './helpers/http.ts';
@@ -71,15 +72,6 @@ function httpsGet(url: string, ca: string): Promise<{ status: number }> {
       })
       .on('error', reject);
   });
-}
-
-/** A port free right now (thread mode needs a fixed port: every thread binds it). */
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 async function readyWorkers(t: TestContext, server: { control: string }, n: number) {
