@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
 import net from 'node:net';
@@ -17,6 +18,7 @@ import { request } from './helpers/http.ts';
 import {
   appPath,
   control,
+  hasExited,
   type PounceProcess,
   runPounce,
   serverStatus,
@@ -194,6 +196,107 @@ describe('metrics', () => {
     assert.equal(typeof status.figures.requestsPerSecond, 'number');
     assert.ok(status.figures.rssBytes > 10_000_000);
     for (const w of status.workers) assert.ok(w.metrics && w.metrics.rssBytes > 0);
+  });
+
+  test('pounce upgrade: the counters carry over to the new supervisor, exact and never going down', async (t) => {
+    const app = new ReloadableApp('v1');
+    const server = await startServer(t, app.file, ['--workers', '2', '--metrics', '127.0.0.1:0']);
+    const url = await metricsUrl(server);
+    // A scraper as Prometheus is one: a kept-alive connection, one scrape after the other. A
+    // connection the server closed as the next scrape went out is retried (as Prometheus does at
+    // its next interval); any other failure fails the test.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    t.after(() => agent.destroy());
+    const count = async () => {
+      for (;;) {
+        try {
+          const res = await request(url, { agent });
+          assert.equal(res.status, 200, res.body);
+          return sum(parse(res.body), REQUESTS);
+        } catch (err) {
+          if (!/ECONNRESET|socket hang up/.test((err as Error).message)) throw err;
+        }
+      }
+    };
+    let started = 0;
+    let sent = 0;
+    const send = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        started++;
+        assert.equal((await request(`${server.url}/version`)).status, 200);
+        sent++;
+      }
+    };
+    let last = 0;
+    const seen = async () => {
+      const c = await count();
+      assert.ok(c >= last, `the request count went down from ${last} to ${c}`);
+      assert.ok(c <= started, `scraped ${c}, sent only ${started}`);
+      last = c;
+      return c;
+    };
+    // Two loops all along: scrapes, and requests through both upgrades (the old supervisor's workers
+    // serve until they drain). A loop's failure stops it and is the one the test reports.
+    let running = true;
+    let failure: unknown;
+    const loop = (body: () => Promise<unknown>) =>
+      (async () => {
+        try {
+          while (running && failure === undefined) await body();
+        } catch (err) {
+          failure ??= err;
+        }
+      })();
+    let scrapes = 0;
+    const watcher = loop(async () => {
+      await seen();
+      scrapes++;
+      await new Promise((r) => setTimeout(r, 10));
+    });
+    let loading = true;
+    const load = loop(async () => {
+      if (loading) await send(1);
+      else await new Promise((r) => setTimeout(r, 10));
+    });
+    const exact = async (what: string) => {
+      await waitFor(`${what}: the count to reach what was sent`, async () => (await seen()) === sent);
+    };
+    const upgradeOnce = async () => {
+      const before = await serverStatus(t, server);
+      const result = await control(t, server, 'upgrade');
+      assert.equal(result.code, 0, result.stderr);
+      const pids = [before.pid, ...before.workers.map((w) => w.pid)];
+      await waitFor(
+        'the old supervisor and its workers to exit',
+        () => failure !== undefined || pids.every(hasExited),
+        60_000,
+      );
+    };
+
+    try {
+      await send(20);
+      assert.equal((await control(t, server, 'reload')).code, 0);
+      await upgradeOnce();
+      await upgradeOnce();
+      loading = false;
+      await exact('two upgrades');
+      await send(20);
+      await exact('20 more');
+    } catch (err) {
+      failure ??= err;
+    } finally {
+      running = false;
+      await Promise.all([load, watcher]);
+    }
+    if (failure !== undefined) throw failure;
+    t.diagnostic(`${sent} requests, ${scrapes} scrapes`);
+    const m = await scrape(url);
+    assert.equal(sum(m, REQUESTS), sent);
+    // The lifecycle counters carry over too: the reload, and the exits of both old supervisors' workers.
+    assert.equal(sum(m, 'pounce_reloads_total', { result: 'success' }), 1);
+    assert.equal(sum(m, 'pounce_reload_duration_seconds_count', { result: 'success' }), 1);
+    assert.ok(sum(m, 'pounce_worker_exits_total') >= 6, 'the reload’s 2 exits and both hand-overs’ 2 each');
+    assert.equal((await serverStatus(t, server)).upgrades, 2);
   });
 
   test('reload counters and durations after a successful and a failed reload; forced closes at the deadline', async (t) => {

@@ -17,6 +17,8 @@ import { configError, PounceError } from '../errors.ts';
 import { writePidFile } from '../fs/pid-file.ts';
 import type { InheritedFd } from '../ipc/messages.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
+import type { MetricsEndpoint } from '../metrics/metrics-server.ts';
+import { carryCounters, receiveCounters } from '../metrics/upgrade-carry.ts';
 import { type KeptSockets, keepListeningSocketsOpen } from '../supervisor/listening-sockets.ts';
 import { migrateReqWarning } from '../supervisor/migrate-req.ts';
 import { Supervisor } from '../supervisor/supervisor.ts';
@@ -106,6 +108,9 @@ async function serve(args: ParsedArgs, successor: SuccessorLink | undefined): Pr
   const threads =
     config.workerMode === 'thread' ? threadWorkers(workerEntry('thread-host'), process.execArgv) : undefined;
   let upgrader: Upgrader | undefined;
+  let metrics: MetricsEndpoint | undefined;
+  /** After an upgrade's hand-over, with `metrics`: the counters go to the new supervisor. */
+  let carried: { finish(): Promise<void> } | undefined;
   const supervisor = new Supervisor({
     config,
     app,
@@ -135,6 +140,10 @@ async function serve(args: ParsedArgs, successor: SuccessorLink | undefined): Pr
         ? 'this supervisor is itself the new one of an upgrade that has not finished'
         : undefined,
     listeningFds: () => listeningFds(keptSockets, inheritedFds),
+    metricsFd: () => metrics?.fd(),
+    handedOver: (send) => {
+      if (metrics) carried = carryCounters(metrics, send);
+    },
     env: () => ({ ...process.env, ...systemdEnv }),
     controlPath: () => (control ? controlLocation.path : undefined),
     onCutover: async (pid) => {
@@ -145,10 +154,13 @@ async function serve(args: ParsedArgs, successor: SuccessorLink | undefined): Pr
     onCutoverUndone: () => systemd?.takeBack(),
     // What the new supervisor owns now (control socket, pid file, listening sockets: closing a unix
     // socket's handle would unlink its path) is left as it is: the process just exits, once the
-    // requests that reached its control socket before it moved are answered.
+    // requests that reached its control socket before it moved are answered and its last counters
+    // are sent.
     exit: (code) => {
       systemd?.close();
-      void (control?.answered(CONTROL_ANSWER_WAIT_MS) ?? Promise.resolve()).then(() => process.exit(code));
+      void Promise.all([control?.answered(CONTROL_ANSWER_WAIT_MS), carried?.finish()]).then(() =>
+        process.exit(code),
+      );
     },
   });
   for (const signal of ['SIGHUP', 'SIGTERM', 'SIGINT', 'SIGTTIN', 'SIGTTOU', 'SIGUSR2'] as const) {
@@ -183,11 +195,15 @@ async function serve(args: ParsedArgs, successor: SuccessorLink | undefined): Pr
   }
   if (control) cleanups.push(() => control.close());
   // prom-client is loaded only when the option is set: without it the supervisor stays as small.
+  // The new supervisor of an upgrade serves on the old one's metrics socket, from the hand-over on.
   if (config.metrics !== undefined) {
     try {
       const { startMetricsServer } = await import('../metrics/metrics-server.ts');
-      const endpoint = await startMetricsServer(config.metrics, supervisor, log);
+      const endpoint = await startMetricsServer(config.metrics, supervisor, log, handover?.metricsFd);
+      metrics = endpoint;
       cleanups.push(() => endpoint.close());
+      if (successor && handover?.metricsFd !== undefined)
+        successor.onCounters = receiveCounters(endpoint, log);
     } catch (err) {
       cleanup();
       throw err;

@@ -12,6 +12,10 @@
 // into `retired`, so the request counters only ever grow: retired + live is monotonic because each
 // worker's own counters are, and a worker is counted in exactly one of the two.
 //
+// `pounce upgrade` replaces the supervisor itself: the old one hands its counters (its requests and
+// its own lifecycle counters and histograms, its predecessors' included) to the new one, which adds
+// them to its own (see carried() and inherit(); the carrying is src/metrics/upgrade-carry.ts).
+//
 // prom-client is loaded only when the `metrics` option is set (see load()).
 
 import type * as PromClient from 'prom-client';
@@ -22,12 +26,23 @@ import { addRequests, DURATION_BUCKETS, type RequestSeries, type WorkerMetricsSn
 type Prom = typeof PromClient;
 
 /** The shape prom-client's getMetricsAsJSON() produces and AggregatorRegistry.aggregate() takes. */
-interface MetricJson {
+export interface MetricJson {
   name: string;
   help: string;
   type: 'counter' | 'gauge' | 'histogram';
   aggregator: 'sum';
   values: { value: number; labels: Record<string, string | number>; metricName?: string }[];
+}
+
+/**
+ * What a supervisor has counted since the server started, its predecessors' (upgrades) included:
+ * what an upgrade hands to the next supervisor. Cumulative: each one only grows.
+ */
+export interface CarriedCounters {
+  /** The request histogram of every worker of these supervisors. */
+  requests: RequestSeries[];
+  /** Their own counters and histograms (reloads, drains, worker exits), as prom-client JSON. */
+  lifecycle: MetricJson[];
 }
 
 const RELOAD_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
@@ -46,6 +61,10 @@ export class ServerMetrics {
   readonly #retired: RequestSeries[] = [];
   /** Workers already folded into #retired: a status report taken before their exit must skip them. */
   readonly #exited = new Set<number>();
+  /** What the previous supervisors counted (an upgrade's hand-over); replaced by each newer one. */
+  #inherited: CarriedCounters = { requests: [], lifecycle: [] };
+  /** Called when what carried() returns grows by more than a live worker's figures. */
+  readonly #onRetired = new Set<() => void>();
   #reloadStartedAt: number | undefined;
 
   static async load(supervisor: Supervisor): Promise<ServerMetrics> {
@@ -110,7 +129,59 @@ export class ServerMetrics {
       this.#exits.inc({ reason });
       this.#exited.add(id);
       if (metrics) addRequests(this.#retired, metrics.requests);
+      this.#retiredChanged();
     });
+  }
+
+  /** `listener` runs after each worker exit and each inherit() (upgrade-carry.ts passes them on). */
+  onRetired(listener: () => void): void {
+    this.#onRetired.add(listener);
+  }
+
+  #retiredChanged(): void {
+    for (const listener of this.#onRetired) listener();
+  }
+
+  /**
+   * The counters of the supervisors before this one (from the previous supervisor of an upgrade).
+   * Each hand-over is cumulative, so the newest replaces the one before.
+   */
+  inherit(counters: CarriedCounters): void {
+    this.#inherited = counters;
+    this.#retiredChanged();
+  }
+
+  /** Everything counted so far, with fresh figures from the live workers: for the next supervisor. */
+  async carried(): Promise<CarriedCounters> {
+    const { requests } = await this.#requests();
+    const own = await this.#lifecycle();
+    const lifecycle =
+      this.#inherited.lifecycle.length === 0
+        ? own
+        : ((await this.#prom.AggregatorRegistry.aggregate([
+            own,
+            this.#inherited.lifecycle,
+          ]).getMetricsAsJSON()) as unknown as MetricJson[]);
+    return { requests, lifecycle };
+  }
+
+  async #lifecycle(): Promise<MetricJson[]> {
+    return (await this.#registry.getMetricsAsJSON()) as unknown as MetricJson[];
+  }
+
+  /**
+   * The request totals: the previous supervisors', every exited worker's, and every live worker's
+   * latest (asked for now); and the status report they come from.
+   */
+  async #requests() {
+    const report = await this.#supervisor.status();
+    const live = report.workers.filter((w) => !this.#exited.has(w.id));
+    const snapshots = live.filter((w): w is WorkerStatus & { metrics: WorkerMetricsSnapshot } => !!w.metrics);
+    const requests: RequestSeries[] = [];
+    addRequests(requests, this.#inherited.requests);
+    addRequests(requests, this.#retired);
+    for (const w of snapshots) addRequests(requests, w.metrics.requests);
+    return { report, live, snapshots, requests };
   }
 
   get contentType(): string {
@@ -119,8 +190,7 @@ export class ServerMetrics {
 
   /** The Prometheus exposition of the whole server, with fresh figures from every live worker. */
   async scrape(): Promise<string> {
-    const report = await this.#supervisor.status();
-    const live = report.workers.filter((w) => !this.#exited.has(w.id));
+    const { report, live, snapshots, requests } = await this.#requests();
     const state: MetricJson[] = [
       gauge('pounce_generation', 'The generation that serves (0 at start, +1 per reload attempt).', [
         { value: report.generation, labels: {} },
@@ -153,13 +223,9 @@ export class ServerMetrics {
         { value: report.crashLoop ? 1 : 0, labels: {} },
       ]),
     ];
-    const snapshots = live.filter((w): w is WorkerStatus & { metrics: WorkerMetricsSnapshot } => !!w.metrics);
-    const requests: RequestSeries[] = [];
-    addRequests(requests, this.#retired);
-    for (const w of snapshots) addRequests(requests, w.metrics.requests);
-    const own = (await this.#registry.getMetricsAsJSON()) as unknown as MetricJson[];
     const merged = this.#prom.AggregatorRegistry.aggregate([
-      own,
+      await this.#lifecycle(),
+      this.#inherited.lifecycle,
       state,
       [requestHistogram(requests)],
       ...snapshots.map((w) => workerMetrics(w.id, w.generation, w.metrics)),

@@ -15,6 +15,10 @@
 //   old → new  takeOver                the old told systemd MAINPID=new; take the control socket
 //   new → old  tookOver                control socket, pid file and systemd are the new one's
 //   then the old drains its workers and exits.
+//   old → new  counters {…}            with `metrics`: what the old one has counted (its predecessors'
+//                                      included), after each of its workers' exits and once more
+//                                      before it exits; the first one also means it has stopped
+//                                      answering scrapes, and the new one starts (metrics/upgrade-carry.ts)
 //   new → old  failed {reason}         the new one could not start (it exits)
 //   old → new  stop                    the upgrade was abandoned (failure, timeout, old shutting down)
 
@@ -22,6 +26,7 @@ import { fstatSync } from 'node:fs';
 import path from 'node:path';
 import { configError } from '../errors.ts';
 import type { InheritedFd } from '../ipc/messages.ts';
+import type { CarriedCounters } from '../metrics/server-metrics.ts';
 
 export const UPGRADE_ENV = 'POUNCE_INTERNAL_UPGRADE';
 
@@ -42,6 +47,8 @@ export interface Handover {
   /** How many upgrades this server has been through, this one included. */
   upgrades: number;
   previousPid: number;
+  /** The `metrics` listening socket (after the listening sockets), which the new one serves on. */
+  metricsFd?: number;
 }
 
 export interface SuccessorInfo {
@@ -57,7 +64,7 @@ export type FromSuccessor =
   | { type: 'tookOver' };
 
 /** Old → new. */
-export type ToSuccessor = { type: 'takeOver' } | { type: 'stop' };
+export type ToSuccessor = { type: 'takeOver' } | { type: 'stop' } | ({ type: 'counters' } & CarriedCounters);
 
 /**
  * Reads the hand-over from `env` (and removes it, so the workers and the app never see it).
@@ -83,9 +90,7 @@ export function takeHandover(env: NodeJS.ProcessEnv): Handover | undefined {
   if (!Number.isInteger(h.upgrades) || !Number.isInteger(h.previousPid))
     throw bad('upgrades and previousPid must be integers');
   if (!Array.isArray(h.fds) || h.fds.length === 0) throw bad('no listening sockets');
-  const fds: InheritedFd[] = [];
-  for (const entry of h.fds as unknown[]) {
-    const { fd, name } = (entry ?? {}) as Partial<InheritedFd>;
+  const socketFd = (fd: unknown): number => {
     if (!Number.isInteger(fd) || (fd as number) < FIRST_HANDED_FD) throw bad(`bad fd ${JSON.stringify(fd)}`);
     let isSocket = false;
     try {
@@ -94,9 +99,15 @@ export function takeHandover(env: NodeJS.ProcessEnv): Handover | undefined {
       // not open: reported below
     }
     if (!isSocket) throw bad(`fd ${fd} is not an open socket`);
-    fds.push({ fd: fd as number, name: typeof name === 'string' ? name : undefined });
+    return fd as number;
+  };
+  const fds: InheritedFd[] = [];
+  for (const entry of h.fds as unknown[]) {
+    const { fd, name } = (entry ?? {}) as Partial<InheritedFd>;
+    fds.push({ fd: socketFd(fd), name: typeof name === 'string' ? name : undefined });
   }
   return {
+    ...(h.metricsFd === undefined ? {} : { metricsFd: socketFd(h.metricsFd) }),
     app: h.app,
     cwd: h.cwd,
     config: h.config,

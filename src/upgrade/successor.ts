@@ -6,6 +6,7 @@
 
 import { dispatch, type Handlers } from '../ipc/messages.ts';
 import type { Logger } from '../log/logger.ts';
+import type { CarriedCounters } from '../metrics/server-metrics.ts';
 import { NODE_VERSION, POUNCE_VERSION } from '../version.ts';
 import type { FromSuccessor, Handover, ToSuccessor } from './protocol.ts';
 
@@ -13,6 +14,11 @@ export class SuccessorLink {
   readonly handover: Handover;
   /** Called when the upgrade is abandoned (the old supervisor said stop, or went away first). */
   onStop: () => void = () => process.exit(1);
+  /**
+   * The old supervisor's counters (with `metrics`), after the hand-over; `undefined` when it went
+   * away without (more of) them. See metrics/upgrade-carry.ts.
+   */
+  onCounters: (counters: CarriedCounters | undefined) => void = () => {};
   #tookOver = false;
   readonly #takeOver: Promise<boolean>;
 
@@ -28,10 +34,17 @@ export class SuccessorLink {
         decide(false);
         this.onStop();
       },
+      counters: ({ requests, lifecycle }) => {
+        if (this.#tookOver && Array.isArray(requests) && Array.isArray(lifecycle))
+          this.onCounters({ requests, lifecycle });
+      },
     };
     process.on('message', (message) => dispatch(handlers, message));
     process.once('disconnect', () => {
-      if (this.#tookOver) return;
+      if (this.#tookOver) {
+        this.onCounters(undefined);
+        return;
+      }
       log.event('upgradeAbandoned', { reason: 'went away before the hand-over' });
       decide(false);
       this.onStop();

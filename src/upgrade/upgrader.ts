@@ -42,6 +42,13 @@ export interface UpgraderOptions {
   log: Logger;
   /** The listening sockets to hand over, as fds of this process. */
   listeningFds: () => InheritedFd[];
+  /** The `metrics` listening socket to hand over (undefined: none). */
+  metricsFd: () => number | undefined;
+  /**
+   * The new supervisor has taken over: `send` reaches it until this process exits (with `metrics`,
+   * the counters are carried over this way).
+   */
+  handedOver: (send: (message: ToSuccessor) => Promise<void>) => void;
   /** The new supervisor's environment: this one's, with what pounce took from it (systemd's) put back. */
   env: () => NodeJS.ProcessEnv;
   /** Upgrades this server has been through so far. */
@@ -160,6 +167,7 @@ export class Upgrader {
       return { ok: false, reason: `aborted: the server is ${o.supervisor.state}` };
     }
 
+    const metricsFd = o.metricsFd();
     const handover: Handover = {
       app: o.app,
       cwd: o.cwd,
@@ -169,13 +177,21 @@ export class Upgrader {
       fds: fds.map((f, i) => ({ fd: FIRST_HANDED_FD + i, name: f.name })),
       upgrades: o.upgrades + 1,
       previousPid: process.pid,
+      ...(metricsFd === undefined ? {} : { metricsFd: FIRST_HANDED_FD + fds.length }),
     };
     let child: ChildProcess;
     try {
       child = spawn(node, [...process.execArgv, bin, 'serve', o.app], {
         cwd: o.cwd,
         env: { ...o.env(), [UPGRADE_ENV]: JSON.stringify(handover) },
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...fds.map((f) => f.fd)],
+        stdio: [
+          'ignore',
+          'inherit',
+          'inherit',
+          'ipc',
+          ...fds.map((f) => f.fd),
+          ...(metricsFd === undefined ? [] : [metricsFd]),
+        ],
       });
     } catch (err) {
       return { ok: false, reason: `cannot start ${node}: ${(err as Error).message}` };
@@ -245,9 +261,17 @@ export class Upgrader {
       return { ok: false, reason: 'the new supervisor did not take over the control socket and pid file' };
     }
     this.#handedOver = true;
-    // The new supervisor must outlive this one: nothing here may keep it or wait for it.
-    child.disconnect();
+    // The new supervisor must outlive this one: nothing here may keep it or wait for it. The
+    // channel stays open (unref'd) until this process exits, for what it still has to say.
     child.unref();
+    (child.channel as { unref?: () => void } | undefined)?.unref?.();
+    o.handedOver(
+      (message) =>
+        new Promise((resolve) => {
+          if (!child.connected) resolve();
+          else child.send(message, () => resolve());
+        }),
+    );
     const outcome: UpgradeOutcome = {
       ok: true,
       pid,
