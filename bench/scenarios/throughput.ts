@@ -46,6 +46,14 @@ export async function throughputScenario(ctx: Ctx): Promise<{ section: Section; 
         return { ...server, name: `${server.name} with --metrics` };
       },
     },
+    // The cost of `accessLog`: one buffered JSON line per request, read (and dropped) by the bench.
+    {
+      key: 'pounce + access log',
+      start: async () => {
+        const server = await startPounce({ workers: WORKERS, flags: ['--access-log'] });
+        return { ...server, name: `${server.name} with --access-log` };
+      },
+    },
     { key: 'raw cluster', start: () => startRawCluster(WORKERS) },
     ...(pm2 ? [{ key: 'PM2 cluster', start: () => startPm2Cluster(pm2, WORKERS) }] : []),
     { key: 'single process', start: () => startRawSingle() },
@@ -108,6 +116,7 @@ export async function throughputScenario(ctx: Ctx): Promise<{ section: Section; 
   const overlap = Math.max(...roundsOf('pounce')) >= Math.min(...roundsOf('raw cluster'));
   const pass = pounce >= 0.95 * raw;
   const withMetrics = rpsOf('pounce + metrics');
+  const withAccessLog = rpsOf('pounce + access log');
   const body = [
     `${ctx.tool.name} (${ctx.tool.version}), ${CONNECTIONS} kept-alive connections, GET / (14-byte body), ` +
       `${warmSeconds ? `${warmSeconds} s warm-up then ` : ''}${seconds} s measured per run, ${rounds} interleaved ` +
@@ -119,6 +128,9 @@ export async function throughputScenario(ctx: Ctx): Promise<{ section: Section; 
       ['contender', 'req/s (median)', 'req/s per round', 'vs raw cluster', 'p50', 'p99', 'errors + non-2xx'],
       rows,
     ),
+    `With --access-log (no target: the cost of one JSON line per request, built by pino and written ` +
+      `in 4 KiB batches, asynchronously, to the pipe the bench reads): ${fmt(withAccessLog)} req/s = ` +
+      `${ratio(withAccessLog, pounce)} of pounce without it (per round ${perRound('pounce + access log')} vs ${perRound('pounce')}).`,
     code(commands),
   ]
     .filter(Boolean)
