@@ -64,9 +64,12 @@ const ACCESS_MIN_BYTES = 3072;
 const PIPE_BUF_BYTES = 4096;
 const ACCESS_FLUSH_MS = 1000;
 
+/** How long flush() waits for stdout (a reader that stopped reading must not hold a worker's exit). */
+const ACCESS_FLUSH_WAIT_MS = 2000;
+
 export interface AccessLogger {
   readonly pino: pino.Logger;
-  /** Resolves once every line logged so far has been written. */
+  /** Resolves once every line logged so far has been written (or after ACCESS_FLUSH_WAIT_MS). */
   flush(): Promise<void>;
 }
 
@@ -101,6 +104,13 @@ export function createAccessLogger(
   });
   return {
     pino: pino(pinoOptions('info'), destination).child(bindings),
-    flush: () => new Promise((resolve) => destination.flush(() => resolve())),
+    flush: () =>
+      new Promise((resolve) => {
+        const timer = setTimeout(resolve, ACCESS_FLUSH_WAIT_MS).unref();
+        destination.flush(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
   };
 }
