@@ -65,5 +65,5 @@ export async function serve(app: unknown, options: ServeOptions = {}): Promise<P
       return ExitCode.OK;
     });
   }
-  return { url: running.url, server: running.core.server, shutdown: () => running.shutdown() };
+  return { url: running.url, server: running.server, shutdown: () => running.shutdown() };
 }

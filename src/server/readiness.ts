@@ -9,6 +9,7 @@
 import { readinessChecks } from '../app/lifecycle.ts';
 import { errorText } from '../app/shape.ts';
 import { READINESS_CACHE_MS } from '../deploy/timings.ts';
+import { settleWithin, TIMED_OUT } from '../timeout.ts';
 
 export type Readiness = { ready: true } | { ready: false; reason: string };
 
@@ -34,19 +35,14 @@ export class ReadinessGate {
     if (checks.length === 0) return READY;
     if (performance.now() - this.#cachedAt < READINESS_CACHE_MS) return this.#last;
     this.#running ??= this.#run(checks);
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<Readiness>((resolve) => {
-      timer = setTimeout(
-        () =>
-          resolve({
-            ready: false,
-            reason: `readiness check did not answer within readinessTimeout (${this.#timeoutMs / 1000}s)`,
-          }),
-        this.#timeoutMs,
-      );
-    });
-    return Promise.race([this.#running, timedOut]).then((result) => {
-      clearTimeout(timer);
+    return settleWithin(this.#running, this.#timeoutMs).then((settled) => {
+      const result: Readiness =
+        settled === TIMED_OUT
+          ? {
+              ready: false,
+              reason: `readiness check did not answer within readinessTimeout (${this.#timeoutMs / 1000}s)`,
+            }
+          : settled;
       // A probe that timed out records it too: the next probes within the cache time answer at once.
       this.#record(result);
       return result;

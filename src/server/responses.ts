@@ -58,3 +58,18 @@ export function isPath(url: string | undefined, path: string): boolean {
   if (url === undefined || !url.startsWith(path)) return false;
   return url.length === path.length || url[path.length] === '?';
 }
+
+/** Headers rendered with Connection: close (Node's `_last`: it ends the connection after it). */
+export function rendersClose(res: ServerResponse): boolean {
+  return res.headersSent && (res as ServerResponse & { _last?: boolean })._last === true;
+}
+
+/**
+ * Undoes our setHeader('connection', 'close'). removeHeader alone would make Node send no
+ * Connection header at all (its `_removedConnection` flag); with the flag cleared Node renders the
+ * header it would have (keep-alive, with its Keep-Alive timeout).
+ */
+export function restoreKeepAlive(res: ServerResponse): void {
+  res.removeHeader('connection');
+  (res as ServerResponse & { _removedConnection?: boolean })._removedConnection = false;
+}

@@ -4,17 +4,16 @@
 //   shutdownTimeout, then cut) → stop accepting → app shutdown hooks (up to shutdownHookTimeout).
 // Used by `pounce serve` and by the programmatic serve().
 
-import { type DrainReason, fireDrain, shutdownHooks, startupHooks } from '../app/lifecycle.ts';
+import { setTimeout as delay } from 'node:timers/promises';
+import { fireDrain, shutdownHooks, startupHooks } from '../app/lifecycle.ts';
 import { type AppHandler, errorText } from '../app/shape.ts';
 import type { Config } from '../config/options.ts';
 import { pounceError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
-import { withTimeout } from '../timeout.ts';
-import { DrainableServer, type ListenTarget } from './drainable-server.ts';
-import { IDLE_GRACE_MS } from './grace.ts';
-
-/** How long a shutting-down server keeps accepting after its drain settled (see shutdown()). */
-const LISTENER_LINGER_MS = 100;
+import { settleWithin, TIMED_OUT, withTimeout } from '../timeout.ts';
+import type { NodeServer } from './create-server.ts';
+import { type DrainCause, drainPolicy } from './drain-policy.ts';
+import { DrainableServer, type EngineOptions, type ListenTarget } from './drainable-server.ts';
 
 export interface ShutdownResult {
   /** Connections cut at the shutdownTimeout deadline. */
@@ -23,13 +22,17 @@ export interface ShutdownResult {
 
 export interface RunningServer {
   readonly url: string;
-  readonly core: DrainableServer;
+  /** The Node server (what the programmatic serve() hands back). */
+  readonly server: NodeServer;
+  /** Open connections (including ones accepted while draining). */
+  readonly connectionCount: number;
   /**
-   * Drains the connections for a shutdown or a reload (the table in docs/architecture.md). Runs once: a later call
-   * returns the first drain's promise, whatever its reason. `reloadTimeoutSeconds` replaces a
-   * reload drain's deadline (a worker that hit an uncaught exception drains for a shorter time).
+   * Drains the connections for a shutdown, a reload, or a server that is not used (the table in
+   * src/server/drain-policy.ts). Runs once: a later call returns the first drain's promise, whatever
+   * its cause. `reloadTimeoutSeconds` replaces a reload drain's deadline (a worker that hit an
+   * uncaught exception drains for a shorter time).
    */
-  drain(reason: DrainReason, reloadTimeoutSeconds?: number): Promise<ShutdownResult>;
+  drain(cause: DrainCause, reloadTimeoutSeconds?: number): Promise<ShutdownResult>;
   /** The whole single-process shutdown: drain('shutdown'), then the app's shutdown hooks. Runs once. */
   shutdown(): Promise<ShutdownResult>;
 }
@@ -68,31 +71,30 @@ export async function runShutdownHooks(seconds: number, log: Logger): Promise<vo
       }
     }),
   );
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => {
-    // Unref'd: a shutdown hook that has finished must not wait for this timer (a script's held
-    // signal handlers wait for 'beforeExit', which a ref'd timer would hold back).
-    timer = setTimeout(() => resolve('timeout'), seconds * 1000);
-    timer.unref();
-  });
-  if ((await Promise.race([all, timedOut])) === 'timeout') log.event('shutdownHookTimeout', { seconds });
-  clearTimeout(timer);
+  // Unref'd: a shutdown hook that has finished must not wait for this timer (a script's held
+  // signal handlers wait for 'beforeExit', which a ref'd timer would hold back).
+  if ((await settleWithin(all, seconds * 1000, { unref: true })) === TIMED_OUT) {
+    log.event('shutdownHookTimeout', { seconds });
+  }
 }
 
 export async function startServer(
   handler: AppHandler,
   config: Config,
   log: Logger,
-  workerId = 0,
+  options: Omit<EngineOptions, 'adopt'> = {},
 ): Promise<RunningServer> {
-  const core = new DrainableServer(handler, config, log, workerId);
-  const url = await core.listen(listenTarget(config), config.backlog);
-  return runningServer(core, url, config, log);
+  const engine = new DrainableServer(handler, config, log, options);
+  const url = await engine.listen(listenTarget(config), config.backlog);
+  return runningServer(engine, url, config, log);
 }
 
-/** The drain and shutdown sequences around a listening server (created by pounce or adopted). */
+/**
+ * The drain and shutdown sequences around a listening server (created by pounce or adopted):
+ * the signal (health per the policy) → shutdownDelay → drain signal to the app → the engine's drain.
+ */
 export function runningServer(
-  core: DrainableServer,
+  engine: DrainableServer,
   url: string,
   config: Config,
   log: Logger,
@@ -100,51 +102,31 @@ export function runningServer(
   let draining: Promise<ShutdownResult> | undefined;
   let shuttingDown: Promise<ShutdownResult> | undefined;
 
-  const drainForShutdown = async (): Promise<ShutdownResult> => {
-    core.markDraining();
-    if (config.shutdownDelay > 0) {
-      log.event('shutdownDelay', { seconds: config.shutdownDelay });
-      await new Promise((r) => setTimeout(r, config.shutdownDelay * 1000));
+  // No await before engine.drain() when there is no delay: a caller that drains an unused server
+  // and listens again on the same address relies on the listener being closed when drain() returns.
+  const drainFor = async (cause: DrainCause, reloadTimeoutSeconds?: number): Promise<ShutdownResult> => {
+    const policy = drainPolicy(cause, engine.socketLife, config, reloadTimeoutSeconds);
+    engine.leave(policy);
+    if (policy.delaySeconds > 0) {
+      log.event('shutdownDelay', { seconds: policy.delaySeconds });
+      await delay(policy.delaySeconds * 1000);
     }
-    fireDrain('shutdown', (err) => log.event('drainHookFailed', { error: errorText(err) }));
-    const { forced } = await core.drain({
-      reason: 'shutdown',
-      keepAccepting: true,
-      timeoutSeconds: config.shutdownTimeout,
-      timeoutName: 'shutdownTimeout',
-    });
-    // Connections the kernel completed before the signal may still sit in the accept queue: when
-    // the server is idle the drain settles in the very tick the signal arrives, before libuv's next
-    // poll has accepted them, and closing the listener then resets them. Keep accepting a little
-    // longer (they are answered 503 like any connection accepted during the drain).
-    await new Promise((r) => setTimeout(r, LISTENER_LINGER_MS));
-    // Not awaited: net.Server's close callback waits for every connection, and a client that
-    // connected during the drain and stays silent (a load balancer's pre-connect) would hold it.
-    // finishLateConnections bounds that wait, then destroys what is left.
-    void core.closeListener();
-    await core.finishLateConnections(IDLE_GRACE_MS);
-    return { forced };
+    if (policy.tellApp)
+      fireDrain(policy.tellApp, (err) => log.event('drainHookFailed', { error: errorText(err) }));
+    return engine.drain(policy);
   };
 
-  // A reload drain stops accepting at once (the new generation accepts) and has its own deadline.
-  const drainForReload = async (timeoutSeconds = config.reloadTimeout): Promise<ShutdownResult> => {
-    fireDrain('reload', (err) => log.event('drainHookFailed', { error: errorText(err) }));
-    return core.drain({
-      reason: 'reload',
-      keepAccepting: false,
-      timeoutSeconds,
-      timeoutName: 'reloadTimeout',
-    });
-  };
-
-  const drain = (reason: DrainReason, reloadTimeoutSeconds?: number) => {
-    draining ??= reason === 'reload' ? drainForReload(reloadTimeoutSeconds) : drainForShutdown();
+  const drain = (cause: DrainCause, reloadTimeoutSeconds?: number) => {
+    draining ??= drainFor(cause, reloadTimeoutSeconds);
     return draining;
   };
 
   return {
     url,
-    core,
+    server: engine.server,
+    get connectionCount() {
+      return engine.connectionCount;
+    },
     drain,
     shutdown() {
       shuttingDown ??= drain('shutdown').then(async (result) => {

@@ -6,7 +6,7 @@
 // is SIGNAL_TABLE (signal-table.ts); how many workers serve is decided in one step, #reconcile.
 // Around it, one file per role: reloads.ts (a generation swap), handoffs.ts (one worker replaced:
 // signalled, recycled, unresponsive), worker-pool.ts (starting and stopping workers),
-// crash-policy.ts (backoff and crash loops). What a worker runs in (a process today) is injected
+// crash-policy.ts (backoff and crash loops), scaling.ts (changing the wanted count). What a worker runs in (a process today) is injected
 // as a SpawnWorker, so the whole state machine is tested in-process against fake workers
 // (test/supervisor-machine.test.ts). The supervisor emits its lifecycle (events.ts) for the
 // systemd integration, the upgrade module and the control socket.
@@ -24,6 +24,7 @@ import { Handoffs } from './handoffs.ts';
 import type { Phase, PhaseName } from './phase.ts';
 import { spawnProcessWorker } from './process-transport.ts';
 import { Reloads } from './reloads.ts';
+import { type ScaleHost, scaleTo } from './scaling.ts';
 import { SIGNAL_TABLE, type SupervisorSignal } from './signal-table.ts';
 import { type StatusReport, workerStatuses } from './status.ts';
 import type { WorkerHandle } from './worker-handle.ts';
@@ -38,8 +39,6 @@ export type { ReloadOutcome, ScaleOutcome, SupervisorEvents } from './events.ts'
 
 /** How long a worker's own SIGTERM/SIGINT waits for the supervisor's (a group signal) before a handoff. */
 const GROUP_SIGNAL_WINDOW_MS = 200;
-/** The most workers scale() sets (the `workers` option's own limit). */
-const MAX_WORKERS = 1024;
 /** How often the supervisor checks heartbeats and the crash window. */
 const WATCHDOG_INTERVAL_MS = 1_000;
 
@@ -65,6 +64,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   readonly #crashes = new CrashPolicy();
   readonly #handoffs: Handoffs;
   readonly #reloads: Reloads;
+  readonly #scaleHost: ScaleHost;
   #phase: Phase = { name: 'starting' };
   /** The generation that serves (the newest that became ready). */
   #generation = 0;
@@ -128,6 +128,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       reconcile: () => this.#reconcile(),
       emit: (event, ...args) => this.emit(event, ...(args as never)),
     });
+    this.#scaleHost = {
+      log: options.log,
+      phase: () => this.#phase.name,
+      workersWanted: () => this.#desired,
+      setWorkersWanted: (workers) => {
+        this.#desired = workers;
+      },
+      reconcile: () => this.#reconcile(),
+      running: () => this.#pool.active(this.#generation).length,
+      emit: (event, ...args) => this.emit(event, ...(args as never)),
+    };
   }
 
   get state(): PhaseName {
@@ -272,54 +283,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return this.#stopping;
   }
 
-  /**
-   * Sets the number of workers (at least 1). Serving: new workers join the serving generation (the
-   * promise settles when they are ready), surplus ones drain as in a reload (the promise settles
-   * when they were told to). Starting or reloading: the number applies once serving again.
-   */
-  async scale(workers: number, via: string): Promise<ScaleOutcome> {
-    const phase = this.#phase.name;
-    if (phase === 'stopping' || phase === 'stopped') {
-      this.#log.event('signalIgnored', { signal: via, state: phase });
-      return { ok: false, reason: `the server is ${phase}` };
-    }
-    const previous = this.#desired;
-    const wanted = Math.max(1, Math.min(MAX_WORKERS, Math.trunc(workers)));
-    if (wanted === previous) {
-      this.#log.event('scaleUnchanged', { via, workers: wanted, minimum: workers < 1 });
-      return { ok: true, workers: wanted, previous };
-    }
-    this.#desired = wanted;
-    this.#log.event('scaling', { via, previous, workers: wanted });
-    this.emit('scaled', { workers: wanted, previous });
-    if (phase !== 'serving') {
-      this.#log.event('scaleDeferred', { workers: wanted, state: phase });
-      return { ok: true, workers: wanted, previous };
-    }
-    // A new worker that cannot start (broken code on disk) is not a crash to restart in a loop: it is
-    // stopped and the wanted count goes back down by one.
-    let failed = 0;
-    await Promise.all(
-      this.#reconcile().map((worker) =>
-        worker.ready.catch(() => {
-          // A worker pounce itself retired meanwhile (a second scale) did not fail.
-          if (worker.exitExpected) return;
-          failed++;
-          worker.kill();
-        }),
-      ),
-    );
-    if (failed === 0) return { ok: true, workers: wanted, previous };
-    if (this.#phase.name === 'serving') {
-      const before = this.#desired;
-      this.#desired = Math.max(1, this.#desired - failed);
-      this.emit('scaled', { workers: this.#desired, previous: before });
-    }
-    const running = this.#pool.active(this.#generation).length;
-    return {
-      ok: false,
-      reason: `${failed} new worker(s) failed to start (see the server's log); running ${running}`,
-    };
+  /** Sets the number of workers (at least 1); see scaling.ts. */
+  scale(workers: number, via: string): Promise<ScaleOutcome> {
+    return scaleTo(this.#scaleHost, workers, via);
   }
 
   async status(): Promise<StatusReport> {

@@ -24,6 +24,7 @@ import {
 import { createAccessLogger, createLogger } from '../log/logger.ts';
 import { accessLog } from '../metrics/access-log.ts';
 import { WorkerMetrics } from '../metrics/worker-metrics.ts';
+import { socketLife } from '../server/drain-policy.ts';
 import { wrapRequests } from '../server/request-wrappers.ts';
 import {
   type RunningServer,
@@ -52,7 +53,7 @@ export async function runWorker(init: WorkerInit, endpoint: WorkerEndpoint): Pro
     exitAllowed = resolve;
   });
 
-  const connectionCount = () => servers.reduce((n, s) => n + s.core.connectionCount, 0);
+  const connectionCount = () => servers.reduce((n, s) => n + s.connectionCount, 0);
   /** Requests are measured only with the `metrics` option: without it nothing runs per request. */
   const figures = new WorkerMetrics(connectionCount, config.metrics !== undefined);
   const metrics = figures.requests;
@@ -76,12 +77,8 @@ export async function runWorker(init: WorkerInit, endpoint: WorkerEndpoint): Pro
     }
     draining ??= (async () => {
       if (servers.length) {
-        // An inherited socket outlives this process (systemd's socket unit, a launcher holds it): on
-        // shutdown, stop accepting at once so that new connections wait in the kernel's queue for the
-        // next instance, instead of being answered 503 by this one.
-        // (closeListener's promise settles only once every connection is gone: not awaited.)
-        if (reason === 'shutdown' && inheritedFds.length > 0)
-          for (const s of servers) void s.core.closeListener();
+        // (An inherited socket outlives this process: its drain policy stops accepting at once, so
+        // that new connections wait in the kernel's queue for the next instance; drain-policy.ts.)
         const drains = servers.map((s) => s.drain(reason, reloadTimeoutSeconds));
         send({ type: 'draining', connections: connectionCount() });
         const results = await Promise.all(drains);
@@ -152,32 +149,34 @@ export async function runWorker(init: WorkerInit, endpoint: WorkerEndpoint): Pro
   /**
    * Recycling: asks the supervisor for a replacement once this worker has served `maxRequests`
    * (plus its own random jitter) requests, or its RSS exceeds `maxMemory`. The request count is one
-   * increment in a 'request' listener, added only when maxRequests is set; memory is sampled once a
-   * second. The request is repeated (at most every RECYCLE_RESEND_MS) until the supervisor acts: it
+   * increment in a request wrapper (request-wrappers.ts), registered only when maxRequests is set;
+   * memory is sampled once a second. The request is repeated (at most every RECYCLE_RESEND_MS) until the supervisor acts: it
    * ignores requests during a reload, which replaces this worker anyway, or retries later when it
    * could not start a successor.
    */
-  function watchRecyclingLimits(): void {
-    let lastAsked = 0;
-    const ask = (reason: RecycleReason) => {
-      const now = Date.now();
-      if (now - lastAsked < RECYCLE_RESEND_MS) return;
-      lastAsked = now;
-      send({ type: 'recycle', reason });
-    };
-    if (config.maxRequests !== undefined) {
-      const max = config.maxRequests + Math.floor(Math.random() * (config.maxRequestsJitter + 1));
-      let requests = 0;
-      const onRequest = () => {
-        if (++requests >= max && !draining) ask({ limit: 'maxRequests', requests, max });
-      };
-      for (const s of servers) s.core.server.on('request', onRequest);
-    }
+  let lastAsked = 0;
+  const askRecycle = (reason: RecycleReason) => {
+    const now = Date.now();
+    if (now - lastAsked < RECYCLE_RESEND_MS) return;
+    lastAsked = now;
+    send({ type: 'recycle', reason });
+  };
+  /** Registered before any server exists: every server's requests pass through it. */
+  function countRequests(): void {
+    if (config.maxRequests === undefined) return;
+    const max = config.maxRequests + Math.floor(Math.random() * (config.maxRequestsJitter + 1));
+    let requests = 0;
+    wrapRequests((next) => (req, res) => {
+      if (++requests >= max && !draining) askRecycle({ limit: 'maxRequests', requests, max });
+      next(req, res);
+    });
+  }
+  function watchMemory(): void {
     if (config.maxMemory !== undefined) {
       const max = config.maxMemory;
       setInterval(() => {
         const rssMegabytes = endpoint.memoryMegabytes();
-        if (rssMegabytes > max && !draining) ask({ limit: 'maxMemory', rssMegabytes, max });
+        if (rssMegabytes > max && !draining) askRecycle({ limit: 'maxMemory', rssMegabytes, max });
       }, 1000).unref();
     }
   }
@@ -185,6 +184,7 @@ export async function runWorker(init: WorkerInit, endpoint: WorkerEndpoint): Pro
   // Before any server exists: the first request a worker receives is measured and logged too.
   if (metrics) wrapRequests(metrics.wrap);
   if (access) wrapRequests(accessLog(access.pino));
+  countRequests();
 
   try {
     servers = await withStartupTimeout(
@@ -195,15 +195,16 @@ export async function runWorker(init: WorkerInit, endpoint: WorkerEndpoint): Pro
         if (script) return script;
         const { handler } = await loadApp(spec, config.interface as Interface);
         await runStartupHooks();
-        if (inheritedFds.length === 0) return [await startServer(handler, config, log, workerId)];
+        const options = { workerId, socketLife: socketLife(inheritedFds) };
+        if (inheritedFds.length === 0) return [await startServer(handler, config, log, options)];
         return Promise.all(
-          inheritedFds.map(({ fd }) => startServer(handler, { ...config, fd }, log, workerId)),
+          inheritedFds.map(({ fd }) => startServer(handler, { ...config, fd }, log, options)),
         );
       })(),
       config.startupTimeout,
       `Worker ${workerId} starting the app`,
     );
-    watchRecyclingLimits();
+    watchMemory();
     figures.startPushing((snapshot) => send({ type: 'metrics', snapshot }));
     serving = true;
     send({ type: 'ready', url: servers.map((s) => s.url).join(', ') });

@@ -13,6 +13,7 @@
 import type { Config } from '../../config/options.ts';
 import { pounceError } from '../../errors.ts';
 import type { Logger } from '../../log/logger.ts';
+import { socketLife } from '../../server/drain-policy.ts';
 import { DrainableServer, type ListenTarget } from '../../server/drainable-server.ts';
 import { listenTarget, type RunningServer, runningServer } from '../../server/run-server.ts';
 import { importModule } from '../load.ts';
@@ -73,10 +74,14 @@ export async function startScript(
           throw pounceError('SCRIPT_INHERITED_SOCKETS', { count: ctx.inheritedFds.length });
         }
         const { handler, adopt } = adoptServer(server);
-        const core = new DrainableServer(handler, config, log, ctx.workerId, adopt);
-        const url = await core.listen(target, config.backlog);
+        const engine = new DrainableServer(handler, config, log, {
+          workerId: ctx.workerId,
+          adopt,
+          socketLife: socketLife(ctx.inheritedFds),
+        });
+        const url = await engine.listen(target, config.backlog);
         log.event('scriptListening', { worker: ctx.workerId, asked, url });
-        return runningServer(core, url, config, log);
+        return runningServer(engine, url, config, log);
       })();
       running.catch((err) => fail(err));
       onServing(running);
@@ -89,7 +94,7 @@ export async function startScript(
     signals.release();
     if (capture.served) {
       log.event('scriptExportWins', { app: spec.text });
-      void (await serving).core.closeListener();
+      void (await serving).drain('unused');
     }
     return undefined;
   }
