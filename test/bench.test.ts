@@ -81,6 +81,7 @@ test('bench/run.ts --quick writes a report with every scenario and the chart', {
     'Idle shutdown',
     'Supervisor RSS',
     'RSS after reloads',
+    'Cold start',
   ]) {
     assert.match(
       report,

@@ -15,6 +15,14 @@ const LOAD = { keepAlive: 4, fresh: 2, post: 2, slow: 2, slowMs: 700, requestTim
 const AFTER_MS = 1000;
 /** Pause between the end of one reload and the next. */
 const GAP_MS = 150;
+/**
+ * The reloads run as this many consecutive repetitions, each with its own steady state (the load
+ * right before and right after it, with no reload running): the latency target must hold in every
+ * one of them, so one bench run shows it three times in a row.
+ */
+export const REPETITIONS = 3;
+/** The target: p99 in the second after a reload at most this many times steady-state p99. */
+const MAX_P99_RATIO = 1.5;
 /** RSS is sampled this long after reload 1 and after the last one completed. */
 export const AFTER_RELOAD_MS = 500;
 
@@ -52,6 +60,8 @@ export interface ReloadRun {
   afterCutover: Pct;
   /** Failures of requests that started while a reload ran. */
   failuresDuring: number;
+  /** Each repetition on its own (pounce: REPETITIONS of them; PM2: one). */
+  repetitions: Repetition[];
   /** pounce: RSS after reload 1 and after the last one. */
   rssAfterFirst?: RssSnapshot;
   rssAfterLast?: RssSnapshot;
@@ -62,6 +72,13 @@ interface Pct {
   p50: number;
   p99: number;
   n: number;
+}
+
+/** One repetition: its reloads, and latency in its own steady windows and in the second after each reload. */
+export interface Repetition {
+  reloads: number;
+  steady: Pct;
+  after: Pct;
 }
 
 function pct(values: number[]): Pct {
@@ -105,6 +122,7 @@ async function underLoad(
   url: string,
   reloadOnce: (i: number) => Promise<{ cutover: number; complete: number; newBoot?: number; ok: boolean }>,
   reloads: number,
+  repetitions: number,
 ): Promise<Omit<ReloadRun, 'name' | 'commands'>> {
   const baselineMs = ctx.quick ? 1000 : 3000;
   const tailMs = ctx.quick ? 500 : 2000;
@@ -115,35 +133,54 @@ async function underLoad(
   const cutover: number[] = [];
   const complete: number[] = [];
   const newBoot: number[] = [];
+  /** Reload-free stretches of load: before the first repetition, between two, after the last. */
+  const quiet: [number, number][] = [];
+  /** Per repetition, the indexes of its reloads. */
+  const spansOf: [number, number][] = [];
   let failedReloads = 0;
-  let tailStart = Number.POSITIVE_INFINITY;
   try {
     await sleep(baselineMs);
-    for (let i = 1; i <= reloads; i++) {
-      const t = performance.now() - loadStart;
-      starts.push(t);
-      const outcome = await reloadOnce(i);
-      cutover.push(outcome.cutover);
-      complete.push(outcome.complete);
-      if (outcome.newBoot !== undefined) newBoot.push(outcome.newBoot);
-      if (!outcome.ok) failedReloads++;
-      if (i % 10 === 0 || i === reloads)
-        ctx.log(`    ${i}/${reloads} reloads, ${load.completed} requests, ${load.failed} failed`);
-      await sleep(GAP_MS);
+    quiet.push([warmMs, performance.now() - loadStart]);
+    for (let r = 0; r < repetitions; r++) {
+      const first = Math.round((reloads * r) / repetitions) + 1;
+      const last = Math.round((reloads * (r + 1)) / repetitions);
+      for (let i = first; i <= last; i++) {
+        const t = performance.now() - loadStart;
+        starts.push(t);
+        const outcome = await reloadOnce(i);
+        cutover.push(outcome.cutover);
+        complete.push(outcome.complete);
+        if (outcome.newBoot !== undefined) newBoot.push(outcome.newBoot);
+        if (!outcome.ok) failedReloads++;
+        if (i % 10 === 0 || i === reloads)
+          ctx.log(`    ${i}/${reloads} reloads, ${load.completed} requests, ${load.failed} failed`);
+        await sleep(GAP_MS);
+      }
+      spansOf.push([first - 1, last]);
+      const quietStart = performance.now() - loadStart;
+      await sleep(tailMs);
+      quiet.push([quietStart, performance.now() - loadStart]);
     }
-    tailStart = performance.now() - loadStart;
-    await sleep(tailMs);
   } finally {
     load.stop();
   }
-  const stopped = performance.now() - loadStart;
   const report = await load.done;
   const spans = starts.map((start, i) => ({ start, cutover: cutover[i] ?? 0, complete: complete[i] ?? 0 }));
-  const stats = windows(report.results, spans, [
-    [warmMs, starts[0] ?? baselineMs],
-    [tailStart, stopped],
-  ]);
-  return { report, reloads: starts, cutover, complete, newBoot, failedReloads, ...stats };
+  const stats = windows(report.results, spans, quiet);
+  const rounds = spansOf.map(([from, to], r): Repetition => {
+    const own = windows(report.results, spans.slice(from, to), [quiet[r]!, quiet[r + 1]!]);
+    return { reloads: to - from, steady: own.steady, after: own.after };
+  });
+  return {
+    report,
+    reloads: starts,
+    cutover,
+    complete,
+    newBoot,
+    failedReloads,
+    repetitions: rounds,
+    ...stats,
+  };
 }
 
 export async function pounceUnderLoad(ctx: Ctx, reloads: number): Promise<ReloadRun> {
@@ -175,6 +212,7 @@ export async function pounceUnderLoad(ctx: Ctx, reloads: number): Promise<Reload
         };
       },
       reloads,
+      Math.min(REPETITIONS, reloads),
     );
     return {
       name: `pounce (${WORKERS} workers), SIGHUP`,
@@ -204,6 +242,7 @@ export async function pm2UnderLoad(ctx: Ctx, reloads: number): Promise<ReloadRun
         return { cutover: result.ms, complete: result.ms, ok: result.code === 0 };
       },
       reloads,
+      1,
     );
     return {
       name: `PM2 cluster (${WORKERS} instances), pm2 reload`,
@@ -245,14 +284,24 @@ export function reloadSection(ctx: Ctx, runs: ReloadRun[], reloads: number): Sec
   ]);
   const pounce = runs[0]!;
   const p99Ratio = pounce.after.p99 / pounce.steady.p99;
+  const roundRatios = pounce.repetitions.map((r) => r.after.p99 / r.steady.p99);
+  const repetitionRows = pounce.repetitions.map((r, i) => [
+    String(i + 1),
+    String(r.reloads),
+    `${show(r.steady)} (n=${fmt(r.steady.n)})`,
+    `${show(r.after)} (n=${fmt(r.after.n)})`,
+    `**${ratio(r.after.p99, r.steady.p99)}**`,
+  ]);
   const body = [
     `Load (bench/load-generator.ts, in the bench process, no retries): ${LOAD.keepAlive} kept-alive GET / loops, ` +
       `${LOAD.fresh} fresh-connection GET / loops, ${LOAD.post} POST /echo loops (body checked), ${LOAD.slow} loops ` +
       `of GET /slow?ms=${LOAD.slowMs}; client timeout ${LOAD.requestTimeoutMs / 1000} s. ` +
       `${runs.map((r) => `${r.name}: ${r.reloads.length} reloads`).join('; ')}; each reload starts ${GAP_MS} ms ` +
-      'after the previous one completed. Steady state: the ' +
-      `${ctx.quick ? 1 : 3} s of load before the first reload and the ${ctx.quick ? 0.5 : 2} s after the last ` +
-      `(first 300 ms skipped). "Second after each reload": requests started within ${AFTER_MS} ms of the ` +
+      `after the previous one completed. pounce's reloads run as ${pounce.repetitions.length} consecutive ` +
+      `repetitions on the same server and load, with ${ctx.quick ? 0.5 : 2} s of load without reloads after each. ` +
+      `Steady state: the load without reloads — the ${ctx.quick ? 1 : 3} s before the first reload (first ` +
+      `300 ms skipped) and the stretch after each repetition; a repetition's own steady state is the stretch ` +
+      `before it and the one after it. "Second after each reload": requests started within ${AFTER_MS} ms of the ` +
       'trigger (SIGHUP; for PM2 the start of `pm2 reload`) — the target\'s window. "Whole reload": from the ' +
       'trigger until the reload completed (pounce: old generation exited; PM2: `pm2 reload` returned). ' +
       '"Second after the cutover": the second after pounce\'s new generation took over ("drainingOld"; PM2 has ' +
@@ -285,6 +334,11 @@ export function reloadSection(ctx: Ctx, runs: ReloadRun[], reloads: number): Sec
       ],
       latency,
     ),
+    `pounce, each repetition against its own steady state (the target holds only if it holds in all ${pounce.repetitions.length}):`,
+    table(
+      ['repetition', 'reloads', 'steady p50 / p99', 'second after each reload: p50 / p99', 'p99 vs steady'],
+      repetitionRows,
+    ),
     runs.some((r) => r.report.samples.length > 0)
       ? `Failure samples (first few):\n\n${runs
           .flatMap((r) =>
@@ -312,9 +366,11 @@ export function reloadSection(ctx: Ctx, runs: ReloadRun[], reloads: number): Sec
       },
       {
         name: 'Latency after a reload',
-        goal: 'p99 in the second after a reload ≤ 2× steady-state p99',
-        measured: `${ms(pounce.after.p99, 2)} vs ${ms(pounce.steady.p99, 2)} (${fmt(p99Ratio, 2)}×)`,
-        pass: p99Ratio <= 2,
+        goal: `p99 in the second after a reload ≤ ${MAX_P99_RATIO}× steady-state p99, in each of ${REPETITIONS} repetitions in a row`,
+        measured:
+          `${roundRatios.map((r) => `${fmt(r, 2)}×`).join(', ')} ` +
+          `(all reloads: ${ms(pounce.after.p99, 2)} vs ${ms(pounce.steady.p99, 2)}, ${fmt(p99Ratio, 2)}×)`,
+        pass: roundRatios.length > 0 && roundRatios.every((r) => r <= MAX_P99_RATIO),
         why:
           `in that second the ${WORKERS} new workers boot (the slowest took ${ms(median(pounce.newBoot))} under this ` +
           `load; scenario 3 has the same boot on an idle server), competing for the ${WORKERS} cores with the ` +
