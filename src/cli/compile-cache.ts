@@ -40,16 +40,65 @@ function candidates(cwd: string): string[] {
   return dirs;
 }
 
+/** NODE_COMPILE_CACHE as this process found it: set by the user, not by pounce. */
+const userChoice = process.env.NODE_COMPILE_CACHE;
+
+/**
+ * What enableCompileCacheEarly did: undefined when it did not run (or left the choice to
+ * enablePrivateCompileCache), else why the cache is off (undefined `off`: it is on).
+ */
+let early: { off: string | undefined } | undefined;
+
+/** The private cache directory, enabled for this process; or why there is none. */
+function enablePrivateDir(cwd: string): { off: string | undefined } {
+  let reason = 'no cache directory (no home directory, no node_modules)';
+  for (const dir of candidates(cwd)) {
+    try {
+      ensurePrivateDir(dir, CHECK);
+    } catch (err) {
+      if (reason.startsWith('no cache')) reason = (err as Error).message;
+      continue;
+    }
+    const result = enableCompileCache(dir);
+    if (result.directory) {
+      process.env.NODE_COMPILE_CACHE = result.directory;
+      return { off: undefined };
+    }
+    reason = result.message ?? `Node could not use ${dir}`;
+  }
+  return { off: reason };
+}
+
+/**
+ * `pounce serve` calls this first, before it loads the rest of pounce, so that the supervisor's own
+ * modules come from the cache too (from source that is most of its start: type stripping and
+ * compiling some sixty modules). Never throws: a NODE_COMPILE_CACHE the user set, or a cache that
+ * cannot be made, is left to enablePrivateCompileCache, which reports it once logging is set up.
+ */
+export function enableCompileCacheEarly(cwd: string): void {
+  if (process.env.NODE_DISABLE_COMPILE_CACHE || userChoice || typeof enableCompileCache !== 'function')
+    return;
+  try {
+    early = enablePrivateDir(cwd);
+  } catch {
+    early = undefined; // reported by enablePrivateCompileCache, which tries again
+  }
+}
+
 /**
  * Turns the compile cache on for this process and (through NODE_COMPILE_CACHE) its workers, in a
- * private directory. A NODE_COMPILE_CACHE the user set is their choice and is kept — but Node has
- * already read this process's modules from it, so a directory another user controls is refused
- * (POUNCE_ERR_UNSAFE_PATH) rather than used by every worker too; one that merely cannot be used is
- * dropped for the workers, with the warning.
+ * private directory — or reports what enableCompileCacheEarly found. A NODE_COMPILE_CACHE the user
+ * set is their choice and is kept — but Node has already read this process's modules from it, so a
+ * directory another user controls is refused (POUNCE_ERR_UNSAFE_PATH) rather than used by every
+ * worker too; one that merely cannot be used is dropped for the workers, with the warning.
  */
 export function enablePrivateCompileCache(cwd: string, log: Logger): void {
   if (process.env.NODE_DISABLE_COMPILE_CACHE) return;
-  const chosen = process.env.NODE_COMPILE_CACHE;
+  if (early) {
+    if (early.off !== undefined) log.event('compileCacheDisabled', { reason: early.off });
+    return;
+  }
+  const chosen = userChoice;
   if (chosen) {
     try {
       ensurePrivateDir(path.resolve(cwd, chosen), { ...CHECK, what: 'NODE_COMPILE_CACHE' });
@@ -66,20 +115,6 @@ export function enablePrivateCompileCache(cwd: string, log: Logger): void {
     return;
   }
   if (typeof enableCompileCache !== 'function') return;
-  let reason = 'no cache directory (no home directory, no node_modules)';
-  for (const dir of candidates(cwd)) {
-    try {
-      ensurePrivateDir(dir, CHECK);
-    } catch (err) {
-      if (reason.startsWith('no cache')) reason = (err as Error).message;
-      continue;
-    }
-    const result = enableCompileCache(dir);
-    if (result.directory) {
-      process.env.NODE_COMPILE_CACHE = result.directory;
-      return;
-    }
-    reason = result.message ?? `Node could not use ${dir}`;
-  }
-  log.event('compileCacheDisabled', { reason });
+  const { off } = enablePrivateDir(cwd);
+  if (off !== undefined) log.event('compileCacheDisabled', { reason: off });
 }

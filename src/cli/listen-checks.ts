@@ -3,7 +3,6 @@
 // a missing directory, EADDRINUSE for a regular file, bind EINVAL for a closed fd, getaddrinfo
 // ENOTFOUND followed by "the worker keeps serving").
 
-import { lookup } from 'node:dns/promises';
 import { fstatSync, lstatSync, readFileSync, type Stats, statSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -114,6 +113,8 @@ function checkFd(fd: number): void {
 async function checkHost(host: string, port: number): Promise<void> {
   if (net.isIP(host)) return;
   try {
+    // Loaded only for a host name: the supervisor keeps what it loads for its whole life.
+    const { lookup } = await import('node:dns/promises');
     await lookup(host);
   } catch (err) {
     throw pounceError('LISTEN_HOST_UNRESOLVED', {

@@ -37,10 +37,20 @@ if (needed !== undefined && !satisfiesMinimum(process.versions.node, needed)) {
   );
   process.exitCode = 2;
 } else {
-  import('./run.ts').catch((err: unknown) => {
-    process.stderr.write(
-      `pounce: unexpected error: ${err instanceof Error && err.stack ? err.stack : String(err)}\n`,
-    );
-    process.exitCode = 1;
-  });
+  // `serve` turns the compile cache on before it loads the rest of pounce (see compile-cache.ts).
+  const serving = process.argv.slice(2).indexOf('serve') !== -1;
+  (serving
+    ? import('./compile-cache.ts').then(
+        (cache) => cache.enableCompileCacheEarly(process.cwd()),
+        () => {}, // without the early cache pounce only starts slower
+      )
+    : Promise.resolve()
+  )
+    .then(() => import('./run.ts'))
+    .catch((err: unknown) => {
+      process.stderr.write(
+        `pounce: unexpected error: ${err instanceof Error && err.stack ? err.stack : String(err)}\n`,
+      );
+      process.exitCode = 1;
+    });
 }

@@ -4,10 +4,11 @@
 import { ExitCode, PounceError } from '../errors.ts';
 import { POUNCE_VERSION } from '../version.ts';
 import { parseCommandLine } from './args.ts';
-import { checkCommand } from './check.ts';
-import { controlCommand } from './control.ts';
 import { helpText } from './help.ts';
-import { serveCommand } from './serve.ts';
+
+// Each command's module is loaded only when that command runs: the supervisor (`serve`) is a
+// long-lived process, and what `check` loads (the app loader and the whole server stack, to try the
+// app) or the control client would stay in its memory for nothing.
 
 export function reportFatal(err: unknown): number {
   if (err instanceof PounceError) {
@@ -30,7 +31,7 @@ async function main(argv: string[]): Promise<number | undefined> {
       process.stdout.write(`${POUNCE_VERSION}\n`);
       return ExitCode.OK;
     case 'check': {
-      const code = await checkCommand(args);
+      const code = await (await import('./check.ts')).checkCommand(args);
       // Importing the app may have opened connections or timers (a pool, a server script's own
       // setup) that would keep this one-shot command alive: the answer is out, so end here.
       setImmediate(() => process.exit(code));
@@ -47,10 +48,10 @@ async function main(argv: string[]): Promise<number | undefined> {
     case 'status':
     case 'scale':
     case 'upgrade':
-      return controlCommand(args);
+      return (await import('./control.ts')).controlCommand(args);
     case 'serve':
       // Runs until a signal ends it; the signal handler sets the exit status.
-      await serveCommand(args);
+      await (await import('./serve.ts')).serveCommand(args);
       return undefined;
   }
 }

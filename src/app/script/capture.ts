@@ -17,9 +17,9 @@
 //   a later one, anything else        → per scriptExtraListeners: error | ignore | passthrough
 
 import http from 'node:http';
-import https from 'node:https';
+import type https from 'node:https';
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import { type PounceError, pounceError } from '../../errors.ts';
 import type { Logger } from '../../log/logger.ts';
 
@@ -97,12 +97,21 @@ export function captureListens(options: CaptureOptions): Capture {
   };
 }
 
+/**
+ * node:https and node:tls, loaded when a script listens: not before, as most workers never need them
+ * (every boot would pay for loading them).
+ */
+const secure = () => ({
+  https: process.getBuiltinModule('node:https') as typeof https,
+  tls: process.getBuiltinModule('node:tls') as typeof tls,
+});
+
 function isHttpServer(server: net.Server): server is ScriptServer {
   // https.Server is a tls.Server, not an http.Server; HTTP/2 secure servers are tls.Servers that
   // emit 'session' (checked by name: node:http2 does not export its server classes).
   return (
     server instanceof http.Server ||
-    server instanceof https.Server ||
+    server instanceof secure().https.Server ||
     server.constructor?.name === 'Http2SecureServer'
   );
 }
@@ -126,6 +135,7 @@ function refuse(server: net.Server, code: string, message: string): void {
 
 function serverKind(server: net.Server): string {
   if (server instanceof http.Server) return 'an http.Server';
+  const { https, tls } = secure();
   if (server instanceof https.Server) return 'an https.Server';
   if (server instanceof tls.Server) return 'a tls.Server (raw TLS)';
   const name = server.constructor?.name;
