@@ -1,14 +1,15 @@
-// Graceful shutdown of one process (promise 3 and the draining table of docs/architecture.md), through the real
-// CLI, real signals and real sockets.
+// Graceful shutdown of one worker (promise 3 and the draining table of docs/architecture.md), through the real
+// CLI, real signals and real sockets, in process and thread mode.
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, test } from 'node:test';
+import { describe, type TestContext, test } from 'node:test';
 import { closed, connect, keepAliveAgent, request } from './helpers/http.ts';
-import { appPath, startServer } from './helpers/pounce.ts';
+import { modeFlags, WORKER_MODES } from './helpers/modes.ts';
+import { appPath, type SpawnOptions, startServer } from './helpers/pounce.ts';
 
 const LIFECYCLE = appPath('lifecycle.ts');
 
@@ -24,162 +25,193 @@ function readMarker(file: string): string[] {
   }
 }
 
-describe('shutdown on SIGTERM / SIGINT', () => {
-  test('an idle server exits 0 promptly, running the drain signal and the shutdown hooks', async (t) => {
-    const marker = await markerFile();
-    const server = await startServer(t, LIFECYCLE, [], { env: { LIFECYCLE_MARKER: marker } });
-    server.signal('SIGTERM');
-    const exit = await server.exited;
-    assert.equal(exit.code, 0);
-    assert.deepEqual(readMarker(marker), ['startup', 'signal:shutdown', 'drain:shutdown', 'shutdown-hook']);
-    const events = server.logs.map((l) => l.event).filter(Boolean);
-    for (const e of ['signalShutdown', 'shuttingDown', 'workerIdleShutdown', 'workerStopped', 'allStopped']) {
-      assert.ok(events.includes(e), `${e} logged: ${events.join(', ')}`);
-    }
-    assert.equal(
-      server.logs.find((l) => l.event === 'signalShutdown')?.msg,
-      'Received SIGTERM — initiating shutdown',
-    );
-  });
+// The draining table holds in both worker modes: each case runs with workers as processes and as
+// threads (their own SO_REUSEPORT listeners, kept open during the shutdown drain like the shared one).
+for (const mode of WORKER_MODES) {
+  const start = async (t: TestContext, flags: string[] = [], options: SpawnOptions = {}) =>
+    startServer(t, LIFECYCLE, [...flags, ...(await modeFlags(mode))], options);
 
-  test('idle keep-alive clients do not hold the exit until keepAliveTimeout', async (t) => {
-    const server = await startServer(t, LIFECYCLE, ['--keep-alive-timeout', '60']);
-    const agents = [keepAliveAgent(), keepAliveAgent(), keepAliveAgent()];
-    for (const agent of agents) assert.equal((await request(`${server.url}/`, { agent })).status, 200);
-    const sent = server.signal('SIGTERM');
-    const exit = await server.exited;
-    assert.equal(exit.code, 0);
-    // Closed after the ~1 s idle grace, far from the 60 s keepAliveTimeout.
-    assert.ok(Date.now() - sent < 20_000, `exited after ${Date.now() - sent} ms`);
-    for (const agent of agents) agent.destroy();
-  });
-
-  test('a 1.5 s request in flight gets its full 200 with Connection: close, then the process exits 0', async (t) => {
-    const server = await startServer(t, LIFECYCLE);
-    const inFlight = request(`${server.url}/slow?ms=1500`);
-    await server.waitForEvent('appRequest'); // the request is being handled
-    server.signal('SIGTERM');
-    const res = await inFlight;
-    assert.equal(res.status, 200);
-    assert.equal(res.body, 'slow done 1500\n');
-    assert.equal(res.headers.connection, 'close');
-    assert.equal((await server.exited).code, 0);
-    const draining = server.logs.find((l) => l.event === 'workerDraining');
-    assert.equal(draining?.msg, 'Worker 0 draining 1 active connection(s)...');
-  });
-
-  test('a request that outlasts shutdownTimeout is cut at the deadline; exit status 0 (documented)', async (t) => {
-    const marker = await markerFile();
-    const server = await startServer(t, LIFECYCLE, ['--shutdown-timeout', '1'], {
-      env: { LIFECYCLE_MARKER: marker },
+  describe(`shutdown on SIGTERM / SIGINT (${mode} mode)`, () => {
+    test('an idle server exits 0 promptly, running the drain signal and the shutdown hooks', async (t) => {
+      const marker = await markerFile();
+      const server = await start(t, [], { env: { LIFECYCLE_MARKER: marker } });
+      server.signal('SIGTERM');
+      const exit = await server.exited;
+      assert.equal(exit.code, 0);
+      assert.deepEqual(readMarker(marker), ['startup', 'signal:shutdown', 'drain:shutdown', 'shutdown-hook']);
+      const events = server.logs.map((l) => l.event).filter(Boolean);
+      for (const e of [
+        'signalShutdown',
+        'shuttingDown',
+        'workerIdleShutdown',
+        'workerStopped',
+        'allStopped',
+      ]) {
+        assert.ok(events.includes(e), `${e} logged: ${events.join(', ')}`);
+      }
+      assert.equal(
+        server.logs.find((l) => l.event === 'signalShutdown')?.msg,
+        'Received SIGTERM — initiating shutdown',
+      );
     });
-    const stuck = request(`${server.url}/slow?ms=60000`).then(
-      () => 'completed',
-      (err: Error) => err.message,
-    );
-    await server.waitForEvent('appRequest');
-    const sent = server.signal('SIGTERM');
-    assert.match(await stuck, /socket hang up|ECONNRESET/);
-    const exit = await server.exited;
-    assert.equal(exit.code, 0);
-    assert.ok(Date.now() - sent < 20_000);
-    const forced = server.logs.find((l) => l.event === 'workerForce');
-    assert.equal(
-      forced?.msg,
-      'Worker 0 did not stop within shutdownTimeout (1s) — force terminating 1 connection(s)',
-    );
-    assert.ok(readMarker(marker).includes('request-aborted:/slow'), 'the request signal was aborted');
-    assert.ok(readMarker(marker).includes('shutdown-hook'), 'shutdown hooks still ran');
-  });
 
-  test('during the drain: a new connection gets 503 + Connection: close + Retry-After; a kept-alive connection is served with Connection: close', async (t) => {
-    const server = await startServer(t, LIFECYCLE, ['--health-check-path', '/health']);
-    const agent = keepAliveAgent();
-    const first = await request(`${server.url}/`, { agent });
-    assert.equal(first.headers.connection, 'keep-alive');
-    const inFlight = request(`${server.url}/slow?ms=2500`); // keeps the drain going
-    await server.waitForEvent('appRequest');
-    server.signal('SIGTERM');
-    await server.waitForEvent('workerDraining');
+    test('idle keep-alive clients do not hold the exit until keepAliveTimeout', async (t) => {
+      const server = await start(t, ['--keep-alive-timeout', '60']);
+      const agents = [keepAliveAgent(), keepAliveAgent(), keepAliveAgent()];
+      for (const agent of agents) assert.equal((await request(`${server.url}/`, { agent })).status, 200);
+      const sent = server.signal('SIGTERM');
+      const exit = await server.exited;
+      assert.equal(exit.code, 0);
+      // Closed after the ~1 s idle grace, far from the 60 s keepAliveTimeout.
+      assert.ok(Date.now() - sent < 20_000, `exited after ${Date.now() - sent} ms`);
+      for (const agent of agents) agent.destroy();
+    });
 
-    const fresh = await request(`${server.url}/`);
-    assert.equal(fresh.status, 503);
-    assert.equal(fresh.headers.connection, 'close');
-    assert.equal(fresh.headers['retry-after'], '1');
-
-    const health = await request(`${server.url}/health`);
-    assert.equal(health.status, 503);
-    assert.deepEqual(JSON.parse(health.body), { status: 'draining' });
-
-    const reused = await request(`${server.url}/`, { agent });
-    assert.ok(reused.reusedSocket, 'the second request went over the open keep-alive connection');
-    assert.equal(reused.status, 200);
-    assert.equal(reused.headers.connection, 'close');
-
-    assert.equal((await inFlight).status, 200);
-    assert.equal((await server.exited).code, 0);
-    agent.destroy();
-  });
-
-  test('health turns 503 at once; during shutdownDelay the app is still served', async (t) => {
-    const server = await startServer(t, LIFECYCLE, [
-      '--health-check-path',
-      '/health',
-      '--shutdown-delay',
-      '1.5',
-    ]);
-    const before = await request(`${server.url}/health`);
-    assert.equal(before.status, 200);
-    assert.deepEqual(JSON.parse(before.body), { status: 'ok' });
-    assert.equal(before.headers['cache-control'], 'no-store');
-    const head = await request(`${server.url}/health`, { method: 'HEAD' });
-    assert.equal(head.status, 200);
-    assert.equal(head.body, '');
-
-    server.signal('SIGTERM');
-    await server.waitForEvent('shutdownDelay');
-    const during = await request(`${server.url}/health`);
-    assert.equal(during.status, 503);
-    assert.deepEqual(JSON.parse(during.body), { status: 'draining' });
-    const headDuring = await request(`${server.url}/health`, { method: 'HEAD' });
-    assert.equal(headDuring.status, 503);
-    const app = await request(`${server.url}/`);
-    assert.equal(app.status, 200, 'the app is still served while load balancers notice');
-    assert.equal((await server.exited).code, 0);
-  });
-
-  test('a second SIGINT exits at once with status 1', async (t) => {
-    const server = await startServer(t, LIFECYCLE, ['--shutdown-timeout', '60']);
-    const stuck = request(`${server.url}/slow?ms=60000`).catch(() => 'cut');
-    await server.waitForEvent('appRequest');
-    server.signal('SIGINT');
-    await server.waitForEvent('workerDraining');
-    const sent = server.signal('SIGINT');
-    const exit = await server.exited;
-    assert.equal(exit.code, 1);
-    assert.ok(Date.now() - sent < 5_000);
-    assert.equal(
-      server.logs.find((l) => l.event === 'signalForce')?.msg,
-      'Received SIGINT again — exiting immediately',
-    );
-    assert.equal(await stuck, 'cut');
-  });
-
-  test('accept-then-silent: connected before SIGTERM, request sent after: a complete response', async (t) => {
-    const server = await startServer(t, LIFECYCLE);
-    const sockets = await Promise.all(Array.from({ length: 5 }, () => connect(server.port)));
-    server.signal('SIGTERM');
-    await server.waitForEvent('signalShutdown');
-    const responses = await Promise.all(sockets.map((socket) => request(`${server.url}/`, { socket })));
-    for (const res of responses) {
-      assert.ok(res.status === 200 || res.status === 503, `status ${res.status}`);
+    test('a 1.5 s request in flight gets its full 200 with Connection: close, then the process exits 0', async (t) => {
+      const server = await start(t);
+      const inFlight = request(`${server.url}/slow?ms=1500`);
+      await server.waitForEvent('appRequest'); // the request is being handled
+      server.signal('SIGTERM');
+      const res = await inFlight;
+      assert.equal(res.status, 200);
+      assert.equal(res.body, 'slow done 1500\n');
       assert.equal(res.headers.connection, 'close');
-      assert.ok(res.body.length > 0);
-    }
-    await Promise.all(sockets.map(closed));
-    assert.equal((await server.exited).code, 0);
+      assert.equal((await server.exited).code, 0);
+      const draining = server.logs.find((l) => l.event === 'workerDraining');
+      assert.equal(draining?.msg, 'Worker 0 draining 1 active connection(s)...');
+    });
+
+    test('a request that outlasts shutdownTimeout is cut at the deadline; exit status 0 (documented)', async (t) => {
+      const marker = await markerFile();
+      const server = await start(t, ['--shutdown-timeout', '1'], {
+        env: { LIFECYCLE_MARKER: marker },
+      });
+      const stuck = request(`${server.url}/slow?ms=60000`).then(
+        () => 'completed',
+        (err: Error) => err.message,
+      );
+      await server.waitForEvent('appRequest');
+      const sent = server.signal('SIGTERM');
+      assert.match(await stuck, /socket hang up|ECONNRESET/);
+      const exit = await server.exited;
+      assert.equal(exit.code, 0);
+      assert.ok(Date.now() - sent < 20_000);
+      const forced = server.logs.find((l) => l.event === 'workerForce');
+      assert.equal(
+        forced?.msg,
+        'Worker 0 did not stop within shutdownTimeout (1s) — force terminating 1 connection(s)',
+      );
+      assert.ok(readMarker(marker).includes('request-aborted:/slow'), 'the request signal was aborted');
+      assert.ok(readMarker(marker).includes('shutdown-hook'), 'shutdown hooks still ran');
+    });
+
+    test('during the drain: a new connection gets 503 + Connection: close + Retry-After; a kept-alive connection is served with Connection: close', async (t) => {
+      const server = await start(t, ['--health-check-path', '/health']);
+      const agent = keepAliveAgent();
+      const first = await request(`${server.url}/`, { agent });
+      assert.equal(first.headers.connection, 'keep-alive');
+      const inFlight = request(`${server.url}/slow?ms=2500`); // keeps the drain going
+      await server.waitForEvent('appRequest');
+      server.signal('SIGTERM');
+      await server.waitForEvent('workerDraining');
+
+      const fresh = await request(`${server.url}/`);
+      assert.equal(fresh.status, 503);
+      assert.equal(fresh.headers.connection, 'close');
+      assert.equal(fresh.headers['retry-after'], '1');
+
+      const health = await request(`${server.url}/health`);
+      assert.equal(health.status, 503);
+      assert.deepEqual(JSON.parse(health.body), { status: 'draining' });
+
+      const reused = await request(`${server.url}/`, { agent });
+      assert.ok(reused.reusedSocket, 'the second request went over the open keep-alive connection');
+      assert.equal(reused.status, 200);
+      assert.equal(reused.headers.connection, 'close');
+
+      assert.equal((await inFlight).status, 200);
+      assert.equal((await server.exited).code, 0);
+      agent.destroy();
+    });
+
+    test('health turns 503 at once; during shutdownDelay the app is still served', async (t) => {
+      const server = await start(t, ['--health-check-path', '/health', '--shutdown-delay', '1.5']);
+      const before = await request(`${server.url}/health`);
+      assert.equal(before.status, 200);
+      assert.deepEqual(JSON.parse(before.body), { status: 'ok' });
+      assert.equal(before.headers['cache-control'], 'no-store');
+      const head = await request(`${server.url}/health`, { method: 'HEAD' });
+      assert.equal(head.status, 200);
+      assert.equal(head.body, '');
+
+      server.signal('SIGTERM');
+      await server.waitForEvent('shutdownDelay');
+      const during = await request(`${server.url}/health`);
+      assert.equal(during.status, 503);
+      assert.deepEqual(JSON.parse(during.body), { status: 'draining' });
+      const headDuring = await request(`${server.url}/health`, { method: 'HEAD' });
+      assert.equal(headDuring.status, 503);
+      const app = await request(`${server.url}/`);
+      assert.equal(app.status, 200, 'the app is still served while load balancers notice');
+      assert.equal((await server.exited).code, 0);
+    });
+
+    test('a second SIGINT exits at once with status 1', async (t) => {
+      const server = await start(t, ['--shutdown-timeout', '60']);
+      const stuck = request(`${server.url}/slow?ms=60000`).catch(() => 'cut');
+      await server.waitForEvent('appRequest');
+      server.signal('SIGINT');
+      await server.waitForEvent('workerDraining');
+      const sent = server.signal('SIGINT');
+      const exit = await server.exited;
+      assert.equal(exit.code, 1);
+      assert.ok(Date.now() - sent < 5_000);
+      assert.equal(
+        server.logs.find((l) => l.event === 'signalForce')?.msg,
+        'Received SIGINT again — exiting immediately',
+      );
+      assert.equal(await stuck, 'cut');
+    });
+
+    test('accept-then-silent: connected before SIGTERM, request sent after: a complete response', async (t) => {
+      const server = await start(t);
+      const sockets = await Promise.all(Array.from({ length: 5 }, () => connect(server.port)));
+      server.signal('SIGTERM');
+      await server.waitForEvent('signalShutdown');
+      const responses = await Promise.all(sockets.map((socket) => request(`${server.url}/`, { socket })));
+      for (const res of responses) {
+        assert.ok(res.status === 200 || res.status === 503, `status ${res.status}`);
+        assert.equal(res.headers.connection, 'close');
+        assert.ok(res.body.length > 0);
+      }
+      await Promise.all(sockets.map(closed));
+      assert.equal((await server.exited).code, 0);
+    });
   });
-});
+
+  describe(`connections that arrive during the shutdown drain (${mode} mode)`, () => {
+    test('a client that connects during the drain and stays silent does not keep the shutdown hooks from running', async (t) => {
+      const marker = await markerFile();
+      const server = await start(t, ['--shutdown-timeout', '3'], {
+        env: { LIFECYCLE_MARKER: marker },
+      });
+      const slow = request(`${server.url}/slow?ms=800`);
+      await server.waitForEvent('appRequest');
+      server.signal('SIGTERM');
+      await server.waitForEvent('workerDraining');
+      const silent = await connect(server.port); // a load balancer's pre-connect, say
+      assert.equal((await slow).status, 200);
+      const exit = await server.exited;
+      assert.equal(exit.code, 0);
+      assert.ok(readMarker(marker).includes('shutdown-hook'), 'the shutdown hooks ran');
+      assert.ok(
+        !server.logs.some((l) => l.event === 'workerKilled'),
+        'the supervisor did not have to kill the worker',
+      );
+      silent.destroy();
+    });
+  });
+}
 
 describe('requestTimeout', () => {
   test('503 when no response started; connection cut when it had; the request signal is aborted', async (t) => {
@@ -218,28 +250,5 @@ describe('requestTimeout', () => {
     assert.match(String(seen.msg), /requestTimeout exceeded/);
     const post = await request(`${server.url}/echo`, { method: 'POST', body: 'hello' });
     assert.equal(post.body, 'fetch POST hello', 'request bodies still reach the app');
-  });
-});
-
-describe('connections that arrive during the shutdown drain', () => {
-  test('a client that connects during the drain and stays silent does not keep the shutdown hooks from running', async (t) => {
-    const marker = await markerFile();
-    const server = await startServer(t, LIFECYCLE, ['--shutdown-timeout', '3'], {
-      env: { LIFECYCLE_MARKER: marker },
-    });
-    const slow = request(`${server.url}/slow?ms=800`);
-    await server.waitForEvent('appRequest');
-    server.signal('SIGTERM');
-    await server.waitForEvent('workerDraining');
-    const silent = await connect(server.port); // a load balancer's pre-connect, say
-    assert.equal((await slow).status, 200);
-    const exit = await server.exited;
-    assert.equal(exit.code, 0);
-    assert.ok(readMarker(marker).includes('shutdown-hook'), 'the shutdown hooks ran');
-    assert.ok(
-      !server.logs.some((l) => l.event === 'workerKilled'),
-      'the supervisor did not have to kill the worker',
-    );
-    silent.destroy();
   });
 });

@@ -1,31 +1,33 @@
 // Thread mode (--worker-mode thread): workers are threads of one worker-host process, each with its
 // own SO_REUSEPORT listener. The same lifecycle as process mode: zero-drop reloads (proven inside a
 // network namespace with net.ipv4.tcp_migrate_req=1, and reported with it at 0), one thread's crash
-// or process.exit() replaced without touching the others, shutdown drain, scale, clean-up.
+// or process.exit() replaced without touching the others, a thread stuck in a busy loop terminated,
+// the host process's death, server scripts, metrics, shutdown drain, scale, clean-up. (The draining
+// table, recycling and scaling under load run in both modes in shutdown, recycle and scale tests.)
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { type LoadReport, summarize } from '../bench/load-generator.ts';
+import { summarize } from '../bench/load-generator.ts';
+import { freePort, loadChild } from './helpers/modes.ts';
 import { netns, netnsUnavailable } from './helpers/netns.ts';
-import { CLI, control, FIXTURES, killGroup, ROOT, runPounce, startServer } from './helpers/pounce.ts';
+import {
+  CLI,
+  control,
+  FIXTURES,
+  runPounce,
+  type SpawnOptions,
+  scratchDir,
+  serverStatus,
+  startServer,
+  waitFor,
+} from './helpers/pounce.ts';
 import { ReloadableApp, reloadEachVersion } from './helpers/reloadable-app.ts';
 
 const APP = path.join(FIXTURES, 'threads/app.mjs');
 const RELOADS = 20;
-
-/** A port free right now (thread mode needs a fixed port: every thread binds it). */
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** GET on a fresh connection (the kernel picks a thread per connection). */
 function get(
@@ -56,17 +58,19 @@ async function onAnotherThread(url: string, route: string, thread: string): Prom
   throw new Error(`never reached a thread other than ${thread}`);
 }
 
-async function threadServer(t: Parameters<typeof startServer>[0], flags: string[] = []) {
+async function threadServer(
+  t: Parameters<typeof startServer>[0],
+  flags: string[] = [],
+  app = APP,
+  options: SpawnOptions = {},
+) {
   const port = await freePort();
-  return startServer(t, APP, [
-    '--worker-mode',
-    'thread',
-    '--port',
-    String(port),
-    '--log-level',
-    'debug',
-    ...flags,
-  ]);
+  return startServer(
+    t,
+    app,
+    ['--worker-mode', 'thread', '--port', String(port), '--log-level', 'debug', ...flags],
+    options,
+  );
 }
 
 function hostPid(server: { logs: { event?: string; pid?: number }[] }): number {
@@ -139,6 +143,109 @@ describe('thread mode', () => {
     }
   });
 
+  test('a thread stuck in a busy loop misses its heartbeat: replaced, then terminated; the other thread is left alone', async (t) => {
+    const server = await threadServer(t, ['--workers', '2', '--worker-timeout', '2']);
+    const host = hostPid(server);
+    const before = (await serverStatus(t, server)).workers;
+    assert.equal(await (await get(`${server.url}/spin`)).body, 'spinning');
+    const unresponsive = await server.waitForEvent('workerUnresponsive');
+    const victim = Number(unresponsive.worker);
+    // Worker.terminate() stops JavaScript that never yields (V8 TerminateExecution), which a
+    // signal could not do here: it would reach every thread of the host.
+    await server.waitForEvent('workerKilledUnresponsive');
+    await waitFor('the stuck thread gone and two ready threads', async () => {
+      const s = await serverStatus(t, server);
+      return s.workers.length === 2 && s.workers.every((w) => w.state === 'ready' && w.id !== victim);
+    });
+    const after = (await serverStatus(t, server)).workers;
+    const other = before.find((w) => w.id !== victim)!;
+    assert.ok(
+      after.some((w) => w.id === other.id),
+      'the healthy thread was left alone',
+    );
+    for (const w of after) assert.equal(w.pid, host, 'the host process was not restarted');
+    for (let i = 0; i < 10; i++) assert.match(await (await get(`${server.url}/`)).body, /^\d+$/);
+    server.signal('SIGTERM');
+    assert.equal((await server.exited).code, 0);
+    assert.equal(existsSync(`/proc/${host}`), false);
+  });
+
+  test('the worker-host process killed with SIGKILL: every thread is replaced in a new host, which serves', async (t) => {
+    const server = await threadServer(t, ['--workers', '2']);
+    const host = hostPid(server);
+    process.kill(host, 'SIGKILL');
+    let next = 0;
+    await waitFor('two ready threads in a new host', async () => {
+      const s = await serverStatus(t, server);
+      next = s.workers[0]?.pid ?? 0;
+      return (
+        s.workers.length === 2 &&
+        s.workers.every((w) => w.state === 'ready' && w.pid === next && w.pid !== host)
+      );
+    });
+    assert.equal(server.logs.filter((l) => l.event === 'workerCrashed').length, 2, 'both threads reported');
+    assert.match(await (await get(`${server.url}/`)).body, /^\d+$/);
+    server.signal('SIGTERM');
+    assert.equal((await server.exited).code, 0);
+    assert.equal(existsSync(`/proc/${host}`), false);
+    assert.equal(existsSync(`/proc/${next}`), false, 'the new host is gone too');
+  });
+
+  test("a server script (it calls listen()) is served by every thread on pounce's port, reloads, and drains on SIGTERM", async (t) => {
+    const versionFile = path.join(scratchDir(t, 'pounce-script-'), 'version');
+    writeFileSync(versionFile, 'v0');
+    const server = await threadServer(t, ['--workers', '2'], path.join(FIXTURES, 'scripts/express.mjs'), {
+      env: { SCRIPT_VERSION_FILE: versionFile },
+    });
+    await server.waitForCount('scriptListening', 2);
+    for (const line of server.logs.filter((l) => l.event === 'scriptListening')) {
+      assert.equal(line.asked, 'port 3000');
+      assert.equal(line.url, server.url);
+    }
+    assert.equal(await (await get(`${server.url}/`)).body, 'express v0');
+    writeFileSync(versionFile, 'v1');
+    const reload = await control(t, server, 'reload');
+    assert.equal(reload.code, 0, reload.stderr);
+    assert.equal(await (await get(`${server.url}/version`)).body, 'v1');
+    const slow = get(`${server.url}/slow?ms=1500`);
+    await server.waitForEvent('appRequest');
+    server.signal('SIGTERM');
+    const res = await slow;
+    assert.equal(res.status, 200);
+    assert.equal(await res.body, 'slow 1500');
+    assert.equal((await server.exited).code, 0);
+  });
+
+  test("metrics count every thread's requests, across a reload; the access log names the thread worker", async (t) => {
+    const server = await threadServer(t, ['--workers', '2', '--access-log', '--metrics', '127.0.0.1:0']);
+    const metrics = String((await server.waitForEvent('metricsListening')).url);
+    const count = async () => {
+      const text = await (await get(metrics)).body;
+      let total = 0;
+      for (const line of text.split('\n'))
+        if (line.startsWith('http_server_request_duration_seconds_count'))
+          total += Number(line.split(' ').pop());
+      return total;
+    };
+    const { workers } = await serverStatus(t, server);
+    for (let i = 0; i < 20; i++) assert.equal((await get(`${server.url}/`)).status, 200);
+    assert.equal(await count(), 20);
+    assert.equal((await control(t, server, 'reload')).code, 0);
+    for (let i = 0; i < 5; i++) assert.equal((await get(`${server.url}/`)).status, 200);
+    assert.equal(await count(), 25, "the old threads' count is kept after they left");
+    await waitFor('25 access lines', () => server.logs.filter((l) => l.event === 'access').length === 25);
+    const served = new Set(server.logs.filter((l) => l.event === 'access').map((l) => Number(l.worker)));
+    const ids = new Set(workers.map((w) => w.id));
+    assert.ok(
+      [...served].some((id) => ids.has(id)),
+      'generation 0 threads logged their requests',
+    );
+    assert.ok(
+      [...served].some((id) => !ids.has(id)),
+      'generation 1 threads logged theirs',
+    );
+  });
+
   describe('zero dropped requests across reloads, inside a network namespace', () => {
     const skip = netnsUnavailable();
     for (const [migrate, workers] of [
@@ -157,30 +264,13 @@ describe('thread mode', () => {
         );
         const warned = server.logs.some((l) => l.event === 'threadModeMigrateReq');
         assert.equal(warned, migrate === '0', 'the tcp_migrate_req warning is logged exactly when it is 0');
-        const load = spawn(
-          ns.exec[0]!,
-          [
-            ...ns.exec.slice(1),
-            process.execPath,
-            '--conditions=pounce-source',
-            'test/helpers/load-child.ts',
-            server.url,
-          ],
-          { cwd: ROOT, detached: true, stdio: ['pipe', 'pipe', 'inherit'] },
-        );
-        t.after(() => killGroup(load.pid!, 'SIGKILL'));
-        let out = '';
-        load.stdout!.setEncoding('utf8').on('data', (c) => {
-          out += c;
-        });
-        const finished = new Promise((r) => load.once('exit', r));
+        const load = loadChild(t, ns.exec, server.url);
         try {
           await reloadEachVersion(app, RELOADS, () => control(t, server, 'reload'));
         } finally {
-          load.stdin!.end();
+          load.stop();
         }
-        await finished;
-        const report = JSON.parse(out) as LoadReport;
+        const report = await load.done;
         t.diagnostic(`tcp_migrate_req=${migrate}, ${workers} thread(s): ${summarize(report)}`);
         assert.ok(report.total > 500, `enough load to mean something: ${report.total}`);
         if (migrate === '1')

@@ -235,10 +235,11 @@ export const options = {
   ),
   backlog: integer('Maximum length of the queue of pending connections.', 511, 1, 65535),
   workers: integer('Number of worker processes serving the app.', 1, 1, 1024, { env: ['WEB_CONCURRENCY'] }),
-  workerMode: choice('How workers run: separate processes, or threads in one process.', 'process', [
+  workerMode: choice(
+    'How workers run: separate processes, or threads in one process (Linux; see Thread mode).',
     'process',
-    'thread',
-  ]),
+    ['process', 'thread'],
+  ),
   scheduling: choice(
     'How connections reach workers: the kernel hands them to whichever worker accepts (shared), or the supervisor deals them out in turn (round-robin).',
     'shared',
@@ -307,7 +308,7 @@ export const options = {
     1_000_000_000,
   ),
   maxMemory: optionalInteger(
-    'Replace a worker whose resident memory (RSS) exceeds this many megabytes. Off unless set.',
+    'Replace a worker whose resident memory (RSS) exceeds this many megabytes; in thread mode, its V8 heap in use plus external memory (Buffers). Off unless set.',
     1,
     1_048_576,
     'MB',

@@ -58,7 +58,14 @@ export type FromWorker =
 /** Why a worker asks to be replaced. */
 export type RecycleReason =
   | { limit: 'maxRequests'; requests: number; max: number }
-  | { limit: 'maxMemory'; rssMegabytes: number; max: number };
+  | { limit: 'maxMemory'; megabytes: number; measure: MemoryMeasure; max: number };
+
+/**
+ * What maxMemory is compared with: a process worker's RSS, or, for a thread (RSS is the whole host
+ * process's), the thread's own V8 heap in use plus the memory its JS objects hold outside that heap
+ * (Buffers, ArrayBuffers: `external`). Both per isolate, so one thread's figure excludes the others'.
+ */
+export type MemoryMeasure = 'rss' | 'heap+external';
 
 export const RECYCLE_RESEND_MS = 5_000;
 
@@ -94,7 +101,9 @@ const FROM_WORKER_FIELDS: { [K in FromWorker['type']]: Field } = {
     if (typeof r !== 'object' || r === null || !isNumber(r.max)) return false;
     return r.limit === 'maxRequests'
       ? isNumber(r.requests)
-      : r.limit === 'maxMemory' && isNumber(r.rssMegabytes);
+      : r.limit === 'maxMemory' &&
+          isNumber(r.megabytes) &&
+          (r.measure === 'rss' || r.measure === 'heap+external');
   },
   fatal: (m) => typeof m.error === 'string',
   heartbeat: () => true,

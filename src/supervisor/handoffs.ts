@@ -49,7 +49,7 @@ export class Handoffs {
     const why =
       reason.limit === 'maxRequests'
         ? `it served ${reason.requests} requests (maxRequests ${reason.max})`
-        : `its memory use (RSS ${reason.rssMegabytes} MB) exceeds maxMemory (${reason.max} MB)`;
+        : `its memory use (${reason.measure === 'rss' ? 'RSS' : 'V8 heap + external'} ${reason.megabytes} MB) exceeds maxMemory (${reason.max} MB)`;
     void this.replace(worker, why, 'recycle', true);
   }
 

@@ -3,7 +3,7 @@
 // thread-host.ts). run-worker.ts uses only this, so the same worker code runs in either.
 
 import { parentPort } from 'node:worker_threads';
-import type { FromWorker } from '../ipc/messages.ts';
+import type { FromWorker, MemoryMeasure } from '../ipc/messages.ts';
 
 export interface WorkerEndpoint {
   /** Sends a message; `then` runs once it has left, or at once if the channel is closed. */
@@ -13,8 +13,9 @@ export interface WorkerEndpoint {
   onDisconnect(listener: () => void): void;
   /** Ends this worker: the whole process, or only this thread. */
   exit(code: number): void;
-  /** The figure maxMemory is compared with, in megabytes (RSS is per process: a thread uses its heap). */
+  /** The figure maxMemory is compared with, in megabytes (see MemoryMeasure). */
   memoryMegabytes(): number;
+  readonly memoryMeasure: MemoryMeasure;
 }
 
 export const processEndpoint: WorkerEndpoint = {
@@ -25,6 +26,7 @@ export const processEndpoint: WorkerEndpoint = {
   onDisconnect: (listener) => process.on('disconnect', listener),
   exit: (code) => process.exit(code),
   memoryMegabytes: () => Math.round(process.memoryUsage.rss() / 1_048_576),
+  memoryMeasure: 'rss',
 };
 
 /** Inside a worker thread: process.exit() ends only this thread (Node's worker_threads). */
@@ -39,6 +41,12 @@ export function threadEndpoint(): WorkerEndpoint {
     onMessage: (listener) => port.on('message', listener),
     onDisconnect: (listener) => port.on('close', listener),
     exit: (code) => process.exit(code),
-    memoryMegabytes: () => Math.round(process.memoryUsage().heapUsed / 1_048_576),
+    // RSS is the host process's (every thread's): this thread's isolate's heap in use plus what its
+    // objects hold outside the heap (a Buffer's bytes are `external`, never heapUsed).
+    memoryMegabytes: () => {
+      const { heapUsed, external } = process.memoryUsage();
+      return Math.round((heapUsed + external) / 1_048_576);
+    },
+    memoryMeasure: 'heap+external',
   };
 }

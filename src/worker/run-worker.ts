@@ -175,8 +175,9 @@ export async function runWorker(init: WorkerInit, endpoint: WorkerEndpoint): Pro
     if (config.maxMemory !== undefined) {
       const max = config.maxMemory;
       setInterval(() => {
-        const rssMegabytes = endpoint.memoryMegabytes();
-        if (rssMegabytes > max && !draining) askRecycle({ limit: 'maxMemory', rssMegabytes, max });
+        const megabytes = endpoint.memoryMegabytes();
+        if (megabytes > max && !draining)
+          askRecycle({ limit: 'maxMemory', megabytes, measure: endpoint.memoryMeasure, max });
       }, 1000).unref();
     }
   }
