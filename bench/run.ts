@@ -30,6 +30,7 @@ import {
 import { shutdownScenario } from './scenarios/shutdown.ts';
 
 import { throughputScenario, WORKERS } from './scenarios/throughput.ts';
+import { workerModesScenario } from './scenarios/worker-modes.ts';
 
 /** PM2 reloads take seconds each (instance by instance, kill_timeout): fewer of them fit the budget. */
 const PM2_RELOADS = 6;
@@ -70,8 +71,8 @@ function parseArgs(argv: string[]): Args {
     process.stderr.write('bench: --out needs a directory\n');
     process.exit(2);
   }
-  if (only && [...only].some((n) => !(n >= 1 && n <= 7))) {
-    process.stderr.write(`bench: --only takes scenario numbers 1 to 7\n${USAGE}`);
+  if (only && [...only].some((n) => !(n >= 1 && n <= 8))) {
+    process.stderr.write(`bench: --only takes scenario numbers 1 to 8\n${USAGE}`);
     process.exit(2);
   }
   return { quick, pm2, only, out: path.resolve(out ?? (quick ? path.join(SCRATCH, 'quick') : BENCH)) };
@@ -170,6 +171,7 @@ async function main(): Promise<void> {
   let shutdown: Section | undefined;
   let idle: IdleSample[] = [];
   let base: Baseline | undefined;
+  let modes: Section | undefined;
   try {
     if (wanted(1) || wanted(5)) {
       log('1. throughput and latency');
@@ -200,6 +202,10 @@ async function main(): Promise<void> {
         const pm2Run = await pm2UnderLoad(ctx, pm2Reloads);
         if (pm2Run) runs.push(pm2Run);
       }
+    }
+    if (wanted(8)) {
+      log('8. thread mode vs process mode');
+      modes = await workerModesScenario(ctx);
     }
   } finally {
     if (pm2) await pm2.kill();
@@ -246,7 +252,7 @@ async function main(): Promise<void> {
           ].join('\n\n'),
           targets: [],
         };
-  sections.push(chart);
+  sections.push(chart, modes ?? notRun('8. Thread mode vs process mode'));
 
   const targets = sections.flatMap((s) => s.targets);
   const missed = targets.filter((t) => t.pass === false);

@@ -69,6 +69,7 @@ test('bench/run.ts --quick writes a report with every scenario and the chart', {
     '## 5. Memory',
     '## 6. Cold start',
     '## 7. Chart',
+    '## 8. Thread mode vs process mode',
   ]) {
     assert.ok(report.includes(`\n${heading}\n`), `the report has "${heading}"`);
   }

@@ -238,6 +238,21 @@ export function rssMb(pid: number): number | undefined {
   }
 }
 
+/**
+ * Proportional set size of a process in MB (Pss from /proc/PID/smaps_rollup: each page shared with
+ * other processes counted in proportion), or undefined if it is gone. Summed over several
+ * processes it does not count their shared pages twice, as RSS does.
+ */
+export function pssMb(pid: number): number | undefined {
+  try {
+    const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const match = /^Pss:\s+(\d+)\s+kB/m.exec(rollup);
+    return match ? Number(match[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Direct children of a process, from /proc/PID/stat. */
 export function childPids(parent: number): number[] {
   const pids: number[] = [];

@@ -183,9 +183,14 @@ async function underLoad(
   };
 }
 
-export async function pounceUnderLoad(ctx: Ctx, reloads: number): Promise<ReloadRun> {
+/** `flags`: extra `pounce serve` flags (scenario 8 runs this in thread mode too). */
+export async function pounceUnderLoad(
+  ctx: Ctx,
+  reloads: number,
+  options: { flags?: string[] } = {},
+): Promise<ReloadRun> {
   // Debug level for the workers' spawn/ready lines (a few lines per reload).
-  const server = await startPounce({ workers: WORKERS, logLevel: 'debug' });
+  const server = await startPounce({ workers: WORKERS, logLevel: 'debug', flags: options.flags });
   let rssAfterFirst: RssSnapshot | undefined;
   let rssAfterLast: RssSnapshot | undefined;
   try {

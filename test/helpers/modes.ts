@@ -45,19 +45,19 @@ export interface RunningLoad {
   readonly done: Promise<LoadReport>;
 }
 
-/** A load of bench/load-generator.ts run by test/helpers/load-child.ts, in `exec`'s namespace. */
+/** A load of bench/load-generator.ts run by bench/load-child.ts, in `exec`'s namespace. */
 export function loadChild(
   t: TestContext,
   exec: string[],
   url: string,
   options?: Partial<LoadOptions>,
 ): RunningLoad {
-  const args = [...exec, process.execPath, '--conditions=pounce-source', 'test/helpers/load-child.ts', url];
+  const args = [...exec, process.execPath, '--conditions=pounce-source', 'bench/load-child.ts', url];
   if (options) args.push(JSON.stringify(options));
   const child = spawn(args[0]!, args.slice(1), {
     cwd: ROOT,
     detached: true,
-    stdio: ['pipe', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
   t.after(() => killGroup(child.pid!, 'SIGKILL'));
   let out = '';
@@ -71,7 +71,8 @@ export function loadChild(
       latencies: [],
     }),
   );
-  return { stop: () => child.stdin!.end(), done };
+  // `ip netns exec` execs the program: the child's pid is the load's own.
+  return { stop: () => child.kill('SIGTERM'), done };
 }
 
 /**
