@@ -22,20 +22,17 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, ServerHttp2Session } from 'node:http2';
-import net, { type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Logger } from '../log/logger.ts';
 import { settleWithin, TIMED_OUT } from '../timeout.ts';
 import { connState, kState, type TrackedSession, type TrackedSocket } from './connection-state.ts';
 import type { CreatedServer, NodeServer } from './create-server.ts';
 import type { DrainPolicy } from './drain-policy.ts';
 import { FIRST_REQUEST_GRACE_MS, IDLE_GRACE_MS } from './grace.ts';
-import { type ListenTarget, listenOn } from './listen.ts';
+import { closeListener, type ListenTarget, lingerWhileAccepting, listenOn } from './listen.ts';
 import { abortRequest } from './request-signal.ts';
 import { isHttp2, rendersClose, restoreKeepAlive } from './responses.ts';
 import { UnusedConnections } from './unused-connections.ts';
-
-/** How long a shutting-down server keeps accepting after its drain settled (see #finishAccepting). */
-const LISTENER_LINGER_MS = 100;
 
 export type DrainPhase =
   | { readonly name: 'serving' }
@@ -67,6 +64,8 @@ export class ConnectionDrain {
   /** An HTTP/2 server: its requests may be HTTP/2 streams or HTTP/1.1 (ALPN fallback). */
   #h2 = false;
   #phase: DrainPhase = SERVING;
+  /** Connections accepted so far: tells the linger whether the last poll brought any. */
+  #accepted = 0;
   /** Resolves when no connection accepted before the drain is left. */
   #onSettled: (() => void) | undefined;
   /** Called when the last open connection closes. */
@@ -178,11 +177,8 @@ export class ConnectionDrain {
    * whatever is left.
    */
   async #finishAccepting(policy: DrainPolicy): Promise<void> {
-    // Connections the kernel completed before the signal may still sit in the accept queue: when
-    // the server is idle the drain settles in the very tick the signal arrives, before libuv's next
-    // poll has accepted them, and closing the listener then resets them. Keep accepting a little
-    // longer (they are answered 503 like any connection accepted during the drain).
-    if (policy.closeListener === 'after-drain') await new Promise((r) => setTimeout(r, LISTENER_LINGER_MS));
+    // First the connections already queued in the listening socket (listen.ts).
+    if (policy.closeListener === 'after-drain') await lingerWhileAccepting(() => this.#accepted);
     // Not awaited: net.Server's close callback waits for every connection, and a client that
     // connected during the drain and stays silent (a load balancer's pre-connect) would hold it.
     void this.#closeListener();
@@ -196,15 +192,8 @@ export class ConnectionDrain {
     this.#destroyAll();
   }
 
-  /**
-   * Stops accepting. Only the listening socket is closed (net.Server's close): http.Server's close
-   * would also destroy idle keep-alive connections, which is exactly the reset we avoid. Settles
-   * once every connection is gone.
-   */
   #closeListener(): Promise<void> {
-    const server = this.#server;
-    if (!server?.listening) return Promise.resolve();
-    return new Promise((resolve) => net.Server.prototype.close.call(server, () => resolve()));
+    return this.#server ? closeListener(this.#server) : Promise.resolve();
   }
 
   #destroyAll(): void {
@@ -226,6 +215,7 @@ export class ConnectionDrain {
   #onHandshakeStart = (raw: Socket) => {
     const tracked = raw as TrackedSocket;
     tracked[kState] = connState(this.#acceptsLate());
+    this.#accepted++;
     this.#handshaking.add(tracked);
     this.#unused.accepted(raw);
     raw.once('close', () => this.#handshakeDone(tracked));
@@ -244,7 +234,10 @@ export class ConnectionDrain {
     tracked[kState] = connState(parent?.[kState]?.late ?? this.#acceptsLate());
     this.#sockets.add(tracked);
     if (parent) this.#unused.handshaken(socket, parent);
-    else this.#unused.accepted(socket);
+    else {
+      this.#accepted++;
+      this.#unused.accepted(socket);
+    }
     // Only now, with the TLS socket tracked, may the raw one leave the handshake set: the other
     // order lets a drain see no connection for an instant, settle, and exit under the client.
     if (parent) this.#handshakeDone(parent);

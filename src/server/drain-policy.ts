@@ -3,8 +3,8 @@
 //
 //   drain                         listener closes          new connections   health   app told   delay
 //   reload                        at once                  (go elsewhere)    ok       yes        —
-//   shutdown, own socket          after the drain and a    503               503      yes        shutdownDelay
-//                                 short linger
+//   shutdown, own socket          after the drain, once    503               503      yes        shutdownDelay
+//                                 the accept queue is quiet
 //   shutdown, inherited socket    at the signal            (wait queued for  503      yes        shutdownDelay
 //                                                          the next instance)
 //   unused (a server script's     at once                  (go elsewhere)    ok       no         —
@@ -36,7 +36,7 @@ export interface DrainPolicy {
    * When the listening socket closes: `at-signal` (before shutdownDelay: the socket outlives this
    * server, new connections wait in it for the next one), `at-drain` (when the drain starts: another
    * server accepts them), `after-drain` (new connections are answered 503 during the drain; the
-   * listener closes after the drain settled, and a linger for connections already queued).
+   * listener closes once the drain settled and a poll of the event loop found the accept queue empty).
    */
   readonly closeListener: 'at-signal' | 'at-drain' | 'after-drain';
   /** What a connection accepted during the drain gets: a 503 for each request, or served as usual. */
