@@ -2,8 +2,9 @@
 // CLI, real signals and real sockets, in process and thread mode.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
+import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, type TestContext, test } from 'node:test';
@@ -210,6 +211,37 @@ for (const mode of WORKER_MODES) {
       );
       silent.destroy();
     });
+
+    test('connections queued while the worker was busy at the signal get a 503, not a reset (idle server)', async (t) => {
+      const release = await markerFile();
+      const server = await startServer(t, appPath('busy-drain.ts'), await modeFlags(mode), {
+        env: { BUSY_DRAIN_RELEASE: release },
+      });
+      server.signal('SIGTERM');
+      await server.waitForEvent('appDrainBusy');
+      // The worker cannot accept now: each connection completes in the kernel and waits in its queue.
+      const clients = await Promise.all(Array.from({ length: 5 }, () => connect(server.port)));
+      const answers = clients.map((socket) => {
+        socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+        return firstLine(socket);
+      });
+      writeFileSync(release, '');
+      assert.deepEqual(await Promise.all(answers), Array(5).fill('HTTP/1.1 503 Service Unavailable'));
+      assert.equal((await server.exited).code, 0);
+    });
+  });
+}
+
+/** The status line a client got on `socket`, or how the connection ended without one. */
+function firstLine(socket: net.Socket): Promise<string> {
+  return new Promise((resolve) => {
+    let data = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      data += chunk;
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => resolve(data.split('\r\n')[0] || String(err.code)));
+    socket.on('close', () => resolve(data.split('\r\n')[0] || 'closed without an answer'));
   });
 }
 
