@@ -45,8 +45,10 @@ export interface DrainResult {
   forced: number;
 }
 
-/** How the pipeline answers a request that arrived during a drain: `late` if its connection was
- * accepted after the drain began and the policy answers those 503. */
+/**
+ * How the pipeline answers a request that arrived during a drain: `late` if its connection was
+ * accepted after the drain began and the policy answers those 503.
+ */
 export type AnswerWhileDraining = (req: IncomingMessage, res: ServerResponse, late: boolean) => void;
 
 const SERVING: DrainPhase = { name: 'serving' };
