@@ -8,7 +8,16 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, type TestContext, test } from 'node:test';
@@ -45,6 +54,7 @@ function removeOtherUser(): void {
 // What the other user runs: make a directory chain (each level mode 0777, owned by them), or
 // serve a fake pounce control socket that claims every command succeeded.
 const ATTACKER_SCRIPT = `
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -56,6 +66,8 @@ function mkdirs(dir) {
   fs.chmodSync(dir, 0o777);
 }
 if (command === 'mkdir') mkdirs(target);
+if (command === 'symlink') fs.symlinkSync(process.argv[4], target);
+if (command === 'fifo') execFileSync('mkfifo', ['-m', '0666', target]);
 if (command === 'fake-control') {
   mkdirs(path.dirname(target));
   const answers = {
@@ -189,6 +201,67 @@ describe('control socket: another user cannot answer for pounce', { skip: SKIP }
       `pounce: error POUNCE_ERR_UNSAFE_PATH: The control socket ${socketPath} is not safe to use: it is a socket of uid ${other.uid}, not of uid ${UID} (this user) — another user may be waiting for pounce reload/stop/status there; remove it, or choose another --control-socket\n`,
     );
     assert.equal(server.code, 2);
+  });
+});
+
+describe('pid file: another user cannot redirect or block it', { skip: SKIP }, () => {
+  before(createOtherUser);
+  after(removeOtherUser);
+
+  /** A file of this user (root) that a planted name points at: it must stay as it is. */
+  function precious(t: TestContext): string {
+    const dir = scratchDir(t, 'pounce-precious-');
+    const file = path.join(dir, 'precious');
+    writeFileSync(file, 'keep me\n', { mode: 0o644 });
+    return file;
+  }
+  async function serveWithPidFile(t: TestContext, base: string, pidFile: string) {
+    return runPounce(t, ['serve', APP, '--port', '0', '--pid-file', pidFile], {
+      env: envFor(base),
+      timeoutMs: 15_000,
+    });
+  }
+
+  test('a symbolic link planted at the pid file name: refused (exit 2), its target untouched', async (t) => {
+    const base = stickyBase(t);
+    const target = precious(t);
+    const pidFile = path.join(base, 'pounce.pid');
+    await asOther(t, base, ['symlink', pidFile, target]);
+    const result = await serveWithPidFile(t, base, pidFile);
+    assert.equal(
+      result.stderr,
+      `pounce: error POUNCE_ERR_CONFIG: Invalid pidFile ${JSON.stringify(pidFile)}: cannot write it (it is a symbolic link)\n`,
+    );
+    assert.equal(result.code, 2);
+    assert.equal(readFileSync(target, 'utf8'), 'keep me\n');
+  });
+
+  test('a FIFO planted at the pid file name: refused at once (exit 2), not a start that hangs', async (t) => {
+    const base = stickyBase(t);
+    const pidFile = path.join(base, 'pounce.pid');
+    await asOther(t, base, ['fifo', pidFile]);
+    const result = await serveWithPidFile(t, base, pidFile);
+    assert.equal(
+      result.stderr,
+      `pounce: error POUNCE_ERR_CONFIG: Invalid pidFile ${JSON.stringify(pidFile)}: cannot write it (it is not a regular file)\n`,
+    );
+    assert.equal(result.code, 2);
+  });
+
+  test('a hard link to a file of this user at the pid file name: refused (exit 2), the file untouched', async (t) => {
+    const base = stickyBase(t);
+    const target = precious(t);
+    const pidFile = path.join(base, 'pounce.pid');
+    // fs.protected_hardlinks stops another user from linking a file they cannot write; a link made
+    // earlier (or on a system without that protection) is what is left: made here as root.
+    linkSync(target, pidFile);
+    const result = await serveWithPidFile(t, base, pidFile);
+    assert.equal(
+      result.stderr,
+      `pounce: error POUNCE_ERR_CONFIG: Invalid pidFile ${JSON.stringify(pidFile)}: cannot write it (it has 2 hard links: another name points at the same file)\n`,
+    );
+    assert.equal(result.code, 2);
+    assert.equal(readFileSync(target, 'utf8'), 'keep me\n');
   });
 });
 

@@ -2,9 +2,12 @@
 // chose, so it is written the careful way: the directory must be trustworthy (no other user can
 // swap what is in it; see private-dir.ts), the file is opened without following a symlink (one
 // planted at that name would otherwise make root overwrite any file), and a file that is already
-// there must belong to this user.
+// there must belong to this user. In a sticky shared directory (like /tmp) another user can still
+// plant a name before pounce starts: a FIFO (opening it for writing would block the start forever,
+// so it is opened non-blocking and refused), or a hard link to a file of this user (pounce would
+// overwrite that file through it, so a file with more than one link is refused).
 
-import { closeSync, constants, fstatSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { configError, PounceError } from '../errors.ts';
 import { checkTrustedPath } from './private-dir.ts';
@@ -23,10 +26,16 @@ export function writePidFile(file: string, shownAs: string): void {
   }
   let fd: number | undefined;
   try {
-    fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
+    fd = openSync(
+      file,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+      0o644,
+    );
     const st = fstatSync(fd);
     const uid = process.getuid?.();
     if (!st.isFile()) throw new Error('it is not a regular file');
+    if (st.nlink !== 1)
+      throw new Error(`it has ${st.nlink} hard links: another name points at the same file`);
     if (uid !== undefined && st.uid !== uid)
       throw new Error(`it belongs to uid ${st.uid}, not to this user (uid ${uid})`);
     const text = Buffer.from(`${process.pid}\n`);
@@ -34,10 +43,25 @@ export function writePidFile(file: string, shownAs: string): void {
     // Truncate only now: a file that failed the checks above is left as it was.
     ftruncateSync(fd, text.length);
   } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // ELOOP is O_NOFOLLOW's answer; with fs.protected_symlinks the kernel may say EACCES first.
+    // ENXIO: a FIFO that nobody reads (what O_NONBLOCK turns the endless wait into).
     const message =
-      (err as NodeJS.ErrnoException).code === 'ELOOP' ? 'it is a symbolic link' : (err as Error).message;
+      code === 'ELOOP' || (code === 'EACCES' && isSymlink(file))
+        ? 'it is a symbolic link'
+        : code === 'ENXIO'
+          ? 'it is not a regular file'
+          : (err as Error).message;
     throw configError(`Invalid pidFile ${JSON.stringify(shownAs)}: cannot write it (${message})`);
   } finally {
     if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function isSymlink(file: string): boolean {
+  try {
+    return lstatSync(file).isSymbolicLink();
+  } catch {
+    return false;
   }
 }
