@@ -9,7 +9,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { runLoad, summarize } from '../bench/load-generator.ts';
 import { request } from './helpers/http.ts';
-import { appPath, isAlive, serverStatus, startServer, waitFor } from './helpers/pounce.ts';
+import { appPath, isAlive, loadProgressed, serverStatus, startServer, waitFor } from './helpers/pounce.ts';
 
 const APP = appPath('node-listener.ts');
 
@@ -18,7 +18,7 @@ describe('the listening socket outlives every worker', () => {
     const server = await startServer(t, APP);
     const victim = (await serverStatus(t, server)).workers[0]!;
     const load = runLoad({ url: server.url, durationMs: 15_000, fresh: 4, requestTimeoutMs: 10_000 });
-    await new Promise((r) => setTimeout(r, 200));
+    await loadProgressed(load, 50);
     process.kill(victim.pid, 'SIGKILL');
     await server.waitForEvent('workerCrashed');
     await waitFor('the replacement', async () => {

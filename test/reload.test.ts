@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { runLoad, summarize } from '../bench/load-generator.ts';
 import { connect, request } from './helpers/http.ts';
-import { control, isAlive, serverStatus, startServer, waitFor } from './helpers/pounce.ts';
+import { control, isAlive, loadProgressed, serverStatus, startServer, waitFor } from './helpers/pounce.ts';
 import { ReloadableApp, type Variant } from './helpers/reloadable-app.ts';
 
 describe('reload', () => {
@@ -163,7 +163,7 @@ describe('crashes and orphans', () => {
     const before = await serverStatus(t, server);
     const victim = before.workers[0]!;
     const load = runLoad({ url: server.url, durationMs: 20_000, keepAlive: 2, fresh: 2, post: 1 });
-    await new Promise((r) => setTimeout(r, 500));
+    await loadProgressed(load, 100);
     process.kill(victim.pid, 'SIGKILL');
     await server.waitForEvent('workerCrashed');
     await waitFor('the replacement', async () => {
@@ -171,7 +171,7 @@ describe('crashes and orphans', () => {
       return s.workers.length === 2 && s.workers.every((w) => w.state === 'ready' && w.pid !== victim.pid);
     });
     const atReplacement = { completed: load.completed, failed: load.failed };
-    await new Promise((r) => setTimeout(r, 1000));
+    await loadProgressed(load, 200, atReplacement.completed);
     load.stop();
     const report = await load.done;
     t.diagnostic(summarize(report));
@@ -204,13 +204,13 @@ describe('crashes and orphans', () => {
     const server = await startServer(t, app.file, ['--workers', '2']);
     const victim = (await serverStatus(t, server)).workers[1]!;
     const load = runLoad({ url: server.url, durationMs: 20_000, keepAlive: 2, fresh: 2, post: 1, slow: 1 });
-    await new Promise((r) => setTimeout(r, 300));
+    await loadProgressed(load, 50);
     process.kill(victim.pid, 'SIGTERM');
     await waitFor('the handoff', async () => {
       const s = await serverStatus(t, server);
       return s.workers.length === 2 && s.workers.every((w) => w.state === 'ready' && w.pid !== victim.pid);
     });
-    await new Promise((r) => setTimeout(r, 300));
+    await loadProgressed(load, 100, load.completed);
     load.stop();
     const report = await load.done;
     assert.equal(report.failed, 0, summarize(report));
@@ -227,8 +227,11 @@ describe('crashes and orphans', () => {
     const { workers } = await serverStatus(t, server);
     assert.equal(workers.length, 2);
     process.kill(server.pid, 'SIGKILL');
-    await new Promise((r) => setTimeout(r, 2000));
-    for (const w of workers) assert.ok(!isAlive(w.pid), `worker ${w.pid} exited with its supervisor`);
+    await waitFor(
+      'every worker to exit with its supervisor',
+      () => workers.every((w) => !isAlive(w.pid)),
+      2_000,
+    );
   });
 
   test('with exitOnCrashLoop, a worker that keeps crashing ends the server with a clear error', async (t) => {

@@ -12,7 +12,14 @@ import { describe, test } from 'node:test';
 import { runLoad, summarize } from '../bench/load-generator.ts';
 import type { StatusReport } from '../src/supervisor/supervisor.ts';
 import { request } from './helpers/http.ts';
-import { FIXTURES, POUNCE_COMMAND, runPounce, spawnPounce, waitFor } from './helpers/pounce.ts';
+import {
+  FIXTURES,
+  loadProgressed,
+  POUNCE_COMMAND,
+  runPounce,
+  spawnPounce,
+  waitFor,
+} from './helpers/pounce.ts';
 import { ReloadableApp } from './helpers/reloadable-app.ts';
 
 const LAUNCHER = path.join(FIXTURES, 'ops/socket-launcher.py');
@@ -70,7 +77,7 @@ describe('socket activation', () => {
     const app = new ReloadableApp('v1');
     const server = await launch(t, app.file, ['--workers', '2']);
     const load = runLoad({ url: server.url, durationMs: 30_000, keepAlive: 2, fresh: 2, post: 1, slow: 1 });
-    await new Promise((r) => setTimeout(r, 500));
+    await loadProgressed(load, 100);
     const before = load.completed;
     app.write('v2');
     server.signal('SIGUSR1'); // the launcher: SIGTERM pounce, wait for its exit, start a new one
@@ -82,7 +89,7 @@ describe('socket activation', () => {
       'requests to reach the new pounce',
       async () => (await request(`${server.url}/version`)).body === 'v2',
     );
-    await new Promise((r) => setTimeout(r, 500));
+    await loadProgressed(load, 100, load.completed);
     load.stop();
     const report = await load.done;
     t.diagnostic(summarize(report));

@@ -225,6 +225,18 @@ export async function serverStatus(t: TestContext, server: { control: string }):
 }
 
 /** Polls `predicate` until it holds; throws (naming `what`) after `timeoutMs`. */
+/**
+ * Resolves once a load run (bench/load-generator.ts) has completed `requests` more requests than
+ * `since`: "the load is under way" or "requests kept flowing", without guessing a duration.
+ */
+export function loadProgressed(
+  load: { readonly completed: number },
+  requests: number,
+  since = 0,
+): Promise<void> {
+  return waitFor(`${requests} more requests of the load`, () => load.completed >= since + requests);
+}
+
 export async function waitFor(
   what: string,
   predicate: () => boolean | Promise<boolean>,
