@@ -21,7 +21,7 @@ const PATH = `${path.dirname(process.execPath)}${path.delimiter}${process.env.PA
 /** Builds and packs pounce in a scratch copy (the checkout's dist/ is left alone); returns the tarball. */
 function pack(t: TestContext): string {
   const pkg = scratchDir(t, 'pounce-pack-');
-  for (const file of ['package.json', 'README.md']) cpSync(path.join(ROOT, file), path.join(pkg, file));
+  for (const file of ['package.json', 'README.md', 'LICENSE']) cpSync(path.join(ROOT, file), path.join(pkg, file));
   execFileSync(
     process.execPath,
     [
@@ -64,12 +64,12 @@ describe('the packed package, installed into a fresh app', () => {
   test('npm pack → npm install → node_modules/.bin/pounce serves, reloads, reports status and stops; the API imports', async (t) => {
     const dir = installInto(t, pack(t));
     const installed = path.join(dir, 'node_modules/pounce');
-    // Only what "files" names is shipped (npm adds package.json): no sources, tests or bench.
+    // Only what "files" names is shipped (npm adds package.json and LICENSE): no sources, tests or bench.
     assert.deepEqual(
       readdirSync(installed)
         .filter((entry) => entry !== 'node_modules')
         .sort(),
-      ['README.md', 'dist', 'package.json'],
+      ['LICENSE', 'README.md', 'dist', 'package.json'],
     );
     const bin = path.join(dir, 'node_modules/.bin/pounce');
     const env = { ...process.env, PATH };
