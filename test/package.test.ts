@@ -21,7 +21,8 @@ const PATH = `${path.dirname(process.execPath)}${path.delimiter}${process.env.PA
 /** Builds and packs pounce in a scratch copy (the checkout's dist/ is left alone); returns the tarball. */
 function pack(t: TestContext): string {
   const pkg = scratchDir(t, 'pounce-pack-');
-  for (const file of ['package.json', 'README.md', 'LICENSE']) cpSync(path.join(ROOT, file), path.join(pkg, file));
+  for (const file of ['package.json', 'README.md', 'LICENSE'])
+    cpSync(path.join(ROOT, file), path.join(pkg, file));
   execFileSync(
     process.execPath,
     [
