@@ -386,6 +386,15 @@ describe('metrics', () => {
     );
     assert.doesNotMatch(result.stdout, /workerSpawned/);
   });
+  test('a second server on the same metrics address is refused', async (t) => {
+    const app = new ReloadableApp('v1');
+    const first = await startServer(t, app.file, ['--metrics', '127.0.0.1:0']);
+    const address = new URL(await metricsUrl(first)).host;
+    const second = await runPounce(t, ['serve', app.file, '--port', '0', '--metrics', address]);
+    assert.equal(second.code, 1, second.stderr);
+    assert.match(second.stderr, /POUNCE_ERR_LISTEN: Cannot listen for metrics on .*EADDRINUSE/);
+    assert.equal((await request(await metricsUrl(first))).status, 200);
+  });
 });
 
 describe('access log', () => {
