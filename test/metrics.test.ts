@@ -453,7 +453,7 @@ describe('access log', () => {
   });
 });
 
-describe('HTTP/2 and thread mode', () => {
+describe('HTTP/2', () => {
   test('HTTP/2 requests are counted and logged', async (t) => {
     const cert = makeCert('h2-metrics');
     const server = await startServer(t, appPath('versioned.mjs'), [
@@ -494,46 +494,6 @@ describe('HTTP/2 and thread mode', () => {
       assert.equal(l.completed, true);
     }
     assert.equal(lines.filter((l) => l.path === '/h1').length, 1);
-  });
-
-  test('thread mode: each thread measures and logs its own requests', async (t) => {
-    const port = await freePort();
-    const server = await startServer(t, appPath('../threads/app.mjs'), [
-      '--worker-mode',
-      'thread',
-      '--workers',
-      '2',
-      '--port',
-      String(port),
-      '--metrics',
-      '127.0.0.1:0',
-      '--access-log',
-    ]);
-    const url = await metricsUrl(server);
-    // A fresh connection each time: the kernel picks the thread, so both end up serving.
-    const threads = new Set<string>();
-    let sent = 0;
-    while (threads.size < 2 || sent < 20) {
-      const res = await request(`${server.url}/`, { agent: false });
-      assert.equal(res.status, 200);
-      threads.add(res.body);
-      sent++;
-      assert.ok(sent < 500, 'both threads served');
-    }
-    const m = await scrape(url);
-    assert.equal(sum(m, REQUESTS), sent);
-    const heaps = [...m.keys()].filter((k) => k.startsWith('pounce_worker_heap_used_bytes{'));
-    assert.equal(heaps.length, 2, 'one series per thread');
-    await waitFor(
-      'an access line per request',
-      () => server.logs.filter((l) => l.event === 'access').length === sent,
-    );
-    const byWorker = new Set(server.logs.filter((l) => l.event === 'access').map((l) => l.worker));
-    assert.equal(byWorker.size, 2, 'both threads logged their requests');
-    // Every line still there after a reload: the retired threads' counts are kept.
-    assert.equal((await control(t, server, 'reload')).code, 0);
-    await server.waitForEvent('reloadComplete');
-    assert.equal(sum(await scrape(url), REQUESTS), sent);
   });
 });
 
