@@ -23,19 +23,25 @@ async function get(url: string): Promise<{ status: number; body: string }> {
   return { status: res.status, body: await res.text() };
 }
 
-/** Builds test/fixtures/next-app once (cached; .ci/run builds it before the tests). */
-function buildNext(): string {
-  execFileSync('bash', [path.join(ROOT, 'scripts/build-next-fixture.sh')], {
-    stdio: 'ignore',
-    timeout: 600_000,
-  });
-  return path.join(FIXTURES, 'next-app/.next/standalone/server.js');
+/**
+ * Builds a framework app in test/fixtures once (cached; .ci/run builds them before the tests) and
+ * returns the server script its production build writes.
+ */
+function buildFramework(name: 'next' | 'sveltekit', entry: string): () => string {
+  return () => {
+    execFileSync('bash', [path.join(ROOT, 'scripts/build-framework-fixture.sh'), name], {
+      stdio: 'ignore',
+      timeout: 600_000,
+    });
+    return path.join(FIXTURES, entry);
+  };
 }
 
 describe('server scripts are served unchanged, with zero dropped requests', () => {
   // [name, script, what / answers, what the script asked for]. The bare script asks for PORT, which
   // pounce set to its own port: 0 here (startServer's --port 0), a free port the cluster picks;
-  // Next.js reads PORT too (0 means its default, 3000) and HOSTNAME (unset: 0.0.0.0).
+  // Next.js reads PORT too (0 means its default, 3000) and HOSTNAME (unset: 0.0.0.0); SvelteKit's
+  // adapter-node reads HOST and PORT, both set by pounce.
   const cases: [string, () => string, string | RegExp, string][] = [
     ['bare http.createServer().listen(process.env.PORT)', () => script('bare-http.mjs'), 'bare v0', 'port 0'],
     ['Express 5 app.listen(3000)', () => script('express.mjs'), 'express v0', 'port 3000'],
@@ -47,7 +53,18 @@ describe('server scripts are served unchanged, with zero dropped requests', () =
       'localhost:3000',
     ],
     ['NestJS (platform-express) await app.listen(3000)', () => script('nest.mjs'), 'nest v0', 'port 3000'],
-    ["Next.js 16 output: 'standalone' server.js", buildNext, /hello next/, '0.0.0.0:3000'],
+    [
+      "Next.js 16 output: 'standalone' server.js",
+      buildFramework('next', 'next-app/.next/standalone/server.js'),
+      /hello next/,
+      '0.0.0.0:3000',
+    ],
+    [
+      'SvelteKit 3 adapter-node build/index.js',
+      buildFramework('sveltekit', 'sveltekit-app/build/index.js'),
+      /hello sveltekit/,
+      '127.0.0.1:0',
+    ],
   ];
   for (const [name, prepare, greeting, asked] of cases) {
     test(`${name}: pounce's port, ${RELOADS} reloads under load, SIGTERM finishes a slow request`, async (t) => {

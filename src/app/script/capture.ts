@@ -152,13 +152,14 @@ export function describeListen(args: unknown[]): string {
   }
   if (typeof first === 'string') return `unix socket ${first}`;
   if (typeof first === 'object' && first !== null) {
+    // In the order Node's listen() reads them: a port wins over a path, and a falsy path is no path
+    // (SvelteKit's adapter-node passes { path: false, host, port } when SOCKET_PATH is unset).
     const o = first as { port?: unknown; host?: unknown; path?: unknown; fd?: unknown };
-    if (o.path !== undefined) return `unix socket ${String(o.path)}`;
-    if (o.fd !== undefined) return `fd ${String(o.fd)}`;
-    if (o.port !== undefined || o.host !== undefined) {
-      const port = o.port === undefined ? 'a random port' : String(o.port);
-      return o.host === undefined ? `port ${port}` : `${String(o.host)}:${port}`;
-    }
+    if (typeof o.fd === 'number') return `fd ${o.fd}`;
+    const port = typeof o.port === 'number' || typeof o.port === 'string' ? String(o.port) : undefined;
+    if (port === undefined && typeof o.path === 'string' && o.path) return `unix socket ${o.path}`;
+    if (typeof o.host === 'string') return `${o.host}:${port ?? 'a random port'}`;
+    if (port !== undefined) return `port ${port}`;
     return 'a handle';
   }
   return String(first);
