@@ -9,6 +9,7 @@
 // The app under load must answer those routes (test/fixtures/apps/node-listener.ts does).
 
 import http from 'node:http';
+import https from 'node:https';
 
 export type FailureKind =
   | 'reset'
@@ -46,6 +47,8 @@ export interface LoadOptions {
   requestTimeoutMs?: number;
   /** Keep every result (for latency charts); off by default to bound memory. */
   keepResults?: boolean;
+  /** An https: url: the certificate authority to trust (PEM), for a self-signed test certificate. */
+  ca?: string;
 }
 
 export interface LoadReport {
@@ -86,14 +89,15 @@ interface Exchange {
 
 function exchange(
   url: URL,
-  options: { method: string; agent: http.Agent | false; body?: string; timeoutMs: number },
+  options: { method: string; agent: http.Agent | false; body?: string; timeoutMs: number; ca?: string },
 ): Promise<Exchange> {
   return new Promise((resolve, reject) => {
-    const req = http.request(
+    const req = (url.protocol === 'https:' ? https : http).request(
       url,
       {
         method: options.method,
         agent: options.agent,
+        ca: options.ca,
         headers: options.body === undefined ? undefined : { 'content-type': 'text/plain' },
         timeout: options.timeoutMs,
       },
@@ -163,7 +167,12 @@ export function runLoad(options: LoadOptions): LoadRun {
   };
 
   async function loop(kind: LoopKind, index: number): Promise<void> {
-    const agent = kind === 'fresh' ? false : new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const agent =
+      kind === 'fresh'
+        ? false
+        : base.protocol === 'https:'
+          ? new https.Agent({ keepAlive: true, maxSockets: 1, ca: options.ca })
+          : new http.Agent({ keepAlive: true, maxSockets: 1 });
     let n = 0;
     try {
       while (more()) {
@@ -188,6 +197,7 @@ export function runLoad(options: LoadOptions): LoadRun {
             method: kind === 'post' ? 'POST' : 'GET',
             agent,
             body,
+            ca: options.ca,
             timeoutMs: timeoutMs + (kind === 'slow' ? slowMs : 0),
           });
           result.status = res.status;

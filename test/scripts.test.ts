@@ -5,12 +5,15 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { runLoad, summarize } from '../bench/load-generator.ts';
+import { makeCert } from './helpers/certs.ts';
 import { control, FIXTURES, ROOT, runPounce, startServer } from './helpers/pounce.ts';
 
 const SCRIPTS = path.join(FIXTURES, 'scripts');
@@ -18,22 +21,51 @@ const RELOADS = 8;
 
 const script = (name: string) => path.join(SCRIPTS, name);
 
-async function get(url: string): Promise<{ status: number; body: string }> {
-  const res = await fetch(url);
-  return { status: res.status, body: await res.text() };
+/** GET on a new connection; `ca` trusts an HTTPS script's self-signed certificate. */
+function get(url: string, ca?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const client = url.startsWith('https:') ? https : http;
+    client
+      .get(url, { ca, agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on('error', reject);
+  });
+}
+
+/** The script to serve, the environment it needs, and the CA its HTTPS server's certificate needs. */
+interface Served {
+  file: string;
+  env?: Record<string, string>;
+  ca?: string;
 }
 
 /**
  * Builds a framework app in test/fixtures once (cached; .ci/run builds them before the tests) and
  * returns the server script its production build writes.
  */
-function buildFramework(name: 'next' | 'sveltekit', entry: string): () => string {
+function buildFramework(name: 'next' | 'sveltekit', entry: string): () => Served {
   return () => {
     execFileSync('bash', [path.join(ROOT, 'scripts/build-framework-fixture.sh'), name], {
       stdio: 'ignore',
       timeout: 600_000,
     });
-    return path.join(FIXTURES, entry);
+    return { file: path.join(FIXTURES, entry) };
+  };
+}
+
+/** https.createServer() with a self-signed certificate made by openssl for this test. */
+function httpsScript(): Served {
+  const { cert, key } = makeCert('script');
+  return {
+    file: script('https-script.mjs'),
+    env: { SCRIPT_TLS_CERT: cert, SCRIPT_TLS_KEY: key },
+    ca: readFileSync(cert, 'utf8'),
   };
 }
 
@@ -42,17 +74,14 @@ describe('server scripts are served unchanged, with zero dropped requests', () =
   // pounce set to its own port: 0 here (startServer's --port 0), a free port the cluster picks;
   // Next.js reads PORT too (0 means its default, 3000) and HOSTNAME (unset: 0.0.0.0); SvelteKit's
   // adapter-node reads HOST and PORT, both set by pounce.
-  const cases: [string, () => string, string | RegExp, string][] = [
-    ['bare http.createServer().listen(process.env.PORT)', () => script('bare-http.mjs'), 'bare v0', 'port 0'],
-    ['Express 5 app.listen(3000)', () => script('express.mjs'), 'express v0', 'port 3000'],
-    ['Koa 3 app.listen(3000)', () => script('koa.mjs'), 'koa v0', 'port 3000'],
-    [
-      'Fastify 5 await app.listen({ port: 3000 })',
-      () => script('fastify.mjs'),
-      'fastify v0',
-      'localhost:3000',
-    ],
-    ['NestJS (platform-express) await app.listen(3000)', () => script('nest.mjs'), 'nest v0', 'port 3000'],
+  const plain = (name: string) => (): Served => ({ file: script(name) });
+  const cases: [string, () => Served, string | RegExp, string][] = [
+    ['bare http.createServer().listen(process.env.PORT)', plain('bare-http.mjs'), 'bare v0', 'port 0'],
+    ['Express 5 app.listen(3000)', plain('express.mjs'), 'express v0', 'port 3000'],
+    ['Koa 3 app.listen(3000)', plain('koa.mjs'), 'koa v0', 'port 3000'],
+    ['Fastify 5 await app.listen({ port: 3000 })', plain('fastify.mjs'), 'fastify v0', 'localhost:3000'],
+    ['NestJS (platform-express) await app.listen(3000)', plain('nest.mjs'), 'nest v0', 'port 3000'],
+    ['HTTPS https.createServer({ cert, key }).listen(8443)', httpsScript, 'https v0', 'port 8443'],
     [
       "Next.js 16 output: 'standalone' server.js",
       buildFramework('next', 'next-app/.next/standalone/server.js'),
@@ -68,16 +97,16 @@ describe('server scripts are served unchanged, with zero dropped requests', () =
   ];
   for (const [name, prepare, greeting, asked] of cases) {
     test(`${name}: pounce's port, ${RELOADS} reloads under load, SIGTERM finishes a slow request`, async (t) => {
-      const file = prepare();
+      const { file, env, ca } = prepare();
       const versionFile = path.join(mkdtempSync(path.join(tmpdir(), 'pounce-script-')), 'version');
       writeFileSync(versionFile, 'v0');
       const server = await startServer(t, file, ['--workers', '2', '--log-level', 'info'], {
-        env: { SCRIPT_VERSION_FILE: versionFile },
+        env: { SCRIPT_VERSION_FILE: versionFile, ...env },
       });
       const listening = await server.waitForEvent('scriptListening');
       assert.equal(listening.asked, asked);
       assert.equal(listening.url, server.url);
-      const root = await get(server.url);
+      const root = await get(server.url, ca);
       assert.equal(root.status, 200);
       assert.match(root.body, typeof greeting === 'string' ? new RegExp(`^${greeting}$`) : greeting);
 
@@ -90,6 +119,7 @@ describe('server scripts are served unchanged, with zero dropped requests', () =
         slow: 1,
         slowMs: 700,
         requestTimeoutMs: 10_000,
+        ca,
       });
       try {
         for (let i = 1; i <= RELOADS; i++) {
@@ -105,9 +135,16 @@ describe('server scripts are served unchanged, with zero dropped requests', () =
       assert.equal(report.failed, 0, `${summarize(report)}\n${JSON.stringify(report.samples, null, 1)}`);
       for (const kind of ['keepAlive', 'fresh', 'post', 'slow'] as const)
         assert.ok(report.byLoop[kind] > 0, kind);
-      assert.equal((await get(`${server.url}/version`)).body, `v${RELOADS}`);
+      assert.equal((await get(`${server.url}/version`, ca)).body, `v${RELOADS}`);
+      // Said once per generation (by the supervisor), not by each of its workers.
+      await server.waitForCount('scriptListening', RELOADS + 1);
+      const generations = server.logs.filter((l) => l.event === 'scriptListening').map((l) => l.generation);
+      assert.deepEqual(
+        generations,
+        Array.from({ length: RELOADS + 1 }, (_, i) => i),
+      );
 
-      const slow = get(`${server.url}/slow?ms=1500`);
+      const slow = get(`${server.url}/slow?ms=1500`, ca);
       await server.waitForEvent('appRequest');
       server.signal('SIGTERM');
       assert.deepEqual(await slow, { status: 200, body: 'slow 1500' });

@@ -23,8 +23,11 @@ export type ToWorker =
 
 /** Worker → supervisor. */
 export type FromWorker =
-  /** App imported, startup hooks done, listening. */
-  | { type: 'ready'; url: string }
+  /**
+   * App imported, startup hooks done, listening. `scriptAsked`: the app is a server script, and
+   * this is what its listen() asked for (the supervisor logs it once per generation).
+   */
+  | { type: 'ready'; url: string; scriptAsked?: string }
   /** The worker could not start; it exits right after. */
   | { type: 'failed'; code: string; message: string }
   | { type: 'draining'; connections: number }
@@ -88,7 +91,8 @@ const isObject = (v: unknown) => typeof v === 'object' && v !== null;
  * malformed one is dropped, never allowed to throw inside the supervisor.
  */
 const FROM_WORKER_FIELDS: { [K in FromWorker['type']]: Field } = {
-  ready: (m) => typeof m.url === 'string',
+  ready: (m) =>
+    typeof m.url === 'string' && (m.scriptAsked === undefined || typeof m.scriptAsked === 'string'),
   failed: (m) => typeof m.code === 'string' && typeof m.message === 'string',
   draining: (m) => isNumber(m.connections),
   drained: (m) => isNumber(m.forced),

@@ -294,8 +294,13 @@ export const catalogue = {
       `Control socket ${f.path} unavailable (${f.error}) — pounce reload/stop/status will not reach this server`,
   ),
   // Server scripts (modules that call listen() themselves)
-  scriptListening: event<{ worker: number; asked: string; url: string }>(
+  scriptListening: event<{ generation: number; asked: string; url: string }>(
     'info',
+    (f) =>
+      `Server script asked to listen on ${f.asked}; generation ${f.generation} serves it on ${f.url} (every worker)`,
+  ),
+  scriptWorkerListening: event<{ worker: number; asked: string; url: string }>(
+    'debug',
     (f) => `Server script asked to listen on ${f.asked}; worker ${f.worker} serves it on ${f.url}`,
   ),
   scriptAlias: event<{ asked: string }>(

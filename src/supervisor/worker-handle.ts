@@ -31,6 +31,8 @@ export class WorkerHandle {
   /** The worker reported ready at some point: it listened, and may hold accepted connections. */
   wasReady = false;
   url: string | undefined;
+  /** A server script's worker: what the script's listen() asked for (reported with `ready`). */
+  scriptAsked: string | undefined;
   /** Set when pounce itself ordered the exit (drain, kill); any other exit is a crash. */
   exitExpected = false;
   /** Why pounce retired the worker: the first reason given wins. */
@@ -105,6 +107,7 @@ export class WorkerHandle {
         // A drain may already be on its way to a worker whose `ready` was in flight: never move back.
         if (this.state === 'starting') this.state = 'ready';
         this.url = message.url;
+        this.scriptAsked = message.scriptAsked;
         onReady();
       },
       failed: (message) => {

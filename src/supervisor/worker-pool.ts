@@ -39,6 +39,8 @@ export class WorkerPool {
   readonly #o: WorkerPoolOptions;
   readonly #workers = new Set<WorkerHandle>();
   #nextWorkerId = 0;
+  /** The newest generation whose server script's address was logged (once per generation). */
+  #scriptLogged = -1;
 
   constructor(options: WorkerPoolOptions) {
     this.#o = options;
@@ -67,6 +69,12 @@ export class WorkerPool {
     worker.ready.then(
       () => {
         log.event('workerReady', { worker: worker.id, generation, url: worker.url ?? '?' });
+        // Every worker of a generation imported the same script: say what it asked for once, at the
+        // generation's first ready worker (replacements and scale-ups of that generation are silent).
+        if (worker.scriptAsked !== undefined && generation > this.#scriptLogged) {
+          this.#scriptLogged = generation;
+          log.event('scriptListening', { generation, asked: worker.scriptAsked, url: worker.url ?? '?' });
+        }
         events.ready(worker);
       },
       (err: Error & { code?: string }) => {

@@ -187,13 +187,17 @@ export async function runWorker(init: WorkerInit, endpoint: WorkerEndpoint): Pro
   if (access) wrapRequests(accessLog(access.pino));
   countRequests();
 
+  let scriptAsked: string | undefined;
   try {
     servers = await withStartupTimeout(
       (async () => {
         const spec = resolveAppSpec(init.app, init.cwd);
         // A module that calls listen() itself (a server script): src/app/script/.
         const script = await startScript(spec, config, log, { workerId, inheritedFds });
-        if (script) return script;
+        if (script) {
+          scriptAsked = script.asked;
+          return [script.server];
+        }
         const { handler } = await loadApp(spec, config.interface as Interface);
         await runStartupHooks();
         const options = { workerId, socketLife: socketLife(inheritedFds) };
@@ -208,7 +212,7 @@ export async function runWorker(init: WorkerInit, endpoint: WorkerEndpoint): Pro
     watchMemory();
     figures.startPushing((snapshot) => send({ type: 'metrics', snapshot }));
     serving = true;
-    send({ type: 'ready', url: servers.map((s) => s.url).join(', ') });
+    send({ type: 'ready', url: servers.map((s) => s.url).join(', '), scriptAsked });
   } catch (err) {
     fail(err);
   }

@@ -41,7 +41,7 @@ export async function startScript(
   config: Config,
   log: Logger,
   ctx: ScriptContext,
-): Promise<RunningServer[] | undefined> {
+): Promise<{ server: RunningServer; asked: string } | undefined> {
   if (config.interface === 'node' || config.interface === 'fetch' || spec.exportName !== undefined)
     return undefined;
   const started = Date.now();
@@ -57,8 +57,8 @@ export async function startScript(
     fail = reject;
   });
   failed.catch(() => {});
-  let onServing: (server: Promise<RunningServer>) => void = () => {};
-  const serving = new Promise<RunningServer>((resolve) => {
+  let onServing: (server: Promise<{ server: RunningServer; asked: string }>) => void = () => {};
+  const serving = new Promise<{ server: RunningServer; asked: string }>((resolve) => {
     onServing = resolve;
   });
   serving.catch(() => {});
@@ -80,8 +80,9 @@ export async function startScript(
           socketLife: socketLife(ctx.inheritedFds),
         });
         const url = await engine.listen(target, config.backlog);
-        log.event('scriptListening', { worker: ctx.workerId, asked, url });
-        return runningServer(engine, url, config, log);
+        // Per worker at debug; the supervisor says it once per generation (scriptListening).
+        log.event('scriptWorkerListening', { worker: ctx.workerId, asked, url });
+        return { server: runningServer(engine, url, config, log), asked };
       })();
       running.catch((err) => fail(err));
       onServing(running);
@@ -94,14 +95,14 @@ export async function startScript(
     signals.release();
     if (capture.served) {
       log.event('scriptExportWins', { app: spec.text });
-      void (await serving).drain('unused');
+      void (await serving).server.drain('unused');
     }
     return undefined;
   }
   guardAppExit(log);
   const { noListen, timer } = noListenDeadline(spec, config, started, () => capture.served !== undefined);
   try {
-    const server = await Promise.race([serving, failed, noListen]);
+    const served = await Promise.race([serving, failed, noListen]);
     if (signals.count) log.event('scriptSignalHandlers', { count: signals.count });
     // A script may still break the rules after it is ready (a second listener later on): that is a
     // crash of this worker, reported with its code.
@@ -109,7 +110,7 @@ export async function startScript(
       process.nextTick(() => {
         throw err;
       });
-    return [server];
+    return served;
   } finally {
     clearTimeout(timer);
   }
