@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import http2 from 'node:http2';
 import https from 'node:https';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { runLoad, summarize } from '../bench/load-generator.ts';
 import { makeCert } from './helpers/certs.ts';
+import { h2Request } from './helpers/http.ts';
 import { control, FIXTURES, ROOT, runPounce, startServer } from './helpers/pounce.ts';
 
 const SCRIPTS = path.join(FIXTURES, 'scripts');
@@ -59,11 +61,11 @@ function buildFramework(name: 'next' | 'sveltekit', entry: string): () => Served
   };
 }
 
-/** https.createServer() with a self-signed certificate made by openssl for this test. */
-function httpsScript(): Served {
+/** A script serving TLS with a self-signed certificate made by openssl for this test. */
+function tlsScript(name: string): Served {
   const { cert, key } = makeCert('script');
   return {
-    file: script('https-script.mjs'),
+    file: script(name),
     env: { SCRIPT_TLS_CERT: cert, SCRIPT_TLS_KEY: key },
     ca: readFileSync(cert, 'utf8'),
   };
@@ -81,7 +83,12 @@ describe('server scripts are served unchanged, with zero dropped requests', () =
     ['Koa 3 app.listen(3000)', plain('koa.mjs'), 'koa v0', 'port 3000'],
     ['Fastify 5 await app.listen({ port: 3000 })', plain('fastify.mjs'), 'fastify v0', 'localhost:3000'],
     ['NestJS (platform-express) await app.listen(3000)', plain('nest.mjs'), 'nest v0', 'port 3000'],
-    ['HTTPS https.createServer({ cert, key }).listen(8443)', httpsScript, 'https v0', 'port 8443'],
+    [
+      'HTTPS https.createServer({ cert, key }).listen(8443)',
+      () => tlsScript('https-script.mjs'),
+      'https v0',
+      'port 8443',
+    ],
     [
       "Next.js 16 output: 'standalone' server.js",
       buildFramework('next', 'next-app/.next/standalone/server.js'),
@@ -157,6 +164,40 @@ describe('server scripts are served unchanged, with zero dropped requests', () =
       }
     });
   }
+});
+
+describe('an HTTP/2 server script (http2.createSecureServer)', () => {
+  test('reload: its session gets GOAWAY, the open stream finishes on the old worker, a new session reaches the new one; SIGTERM finishes an open stream', async (t) => {
+    const { file, env, ca } = tlsScript('h2-script.mjs');
+    const server = await startServer(t, file, ['--log-level', 'info'], { env });
+    assert.equal((await server.waitForEvent('scriptListening')).asked, 'port 8443');
+    const connect = () => {
+      const session = http2.connect(server.url, { ca });
+      session.on('error', () => {});
+      t.after(() => session.destroy());
+      return session;
+    };
+    const session = connect();
+    const oldPid = (await h2Request(session, '/pid')).body;
+    const goaway = new Promise<number>((resolve) => session.once('goaway', (code) => resolve(code)));
+    const slow = h2Request(session, '/slow?ms=1500');
+    await server.waitForEvent('appRequest');
+    assert.equal((await control(t, server, 'reload')).code, 0);
+    assert.equal(await goaway, http2.constants.NGHTTP2_NO_ERROR);
+    assert.deepEqual(await slow, { status: 200, body: 'slow 1500' });
+    const next = connect();
+    assert.notEqual((await h2Request(next, '/pid')).body, oldPid, 'a new session reaches the new generation');
+    // HTTP/1.1 through ALPN on the same port.
+    assert.equal((await get(server.url, ca)).body, 'h2 v0');
+
+    const closing = new Promise<void>((resolve) => next.once('goaway', () => resolve()));
+    const last = h2Request(next, '/slow?ms=1200');
+    await server.waitForCount('appRequest', 2);
+    server.signal('SIGTERM');
+    await closing;
+    assert.deepEqual(await last, { status: 200, body: 'slow 1200' });
+    assert.equal((await server.exited).code, 0);
+  });
 });
 
 describe("a server script's own signal handlers and exit", () => {

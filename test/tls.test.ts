@@ -10,7 +10,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import tls from 'node:tls';
 import { type Cert, makeCert } from './helpers/certs.ts';
-import { connect } from './helpers/http.ts';
+import { connect, h2Request } from './helpers/http.ts';
 import { appPath, control, runPounce, startServer } from './helpers/pounce.ts';
 
 const APP = appPath('versioned.mjs');
@@ -40,22 +40,6 @@ function httpsGet(
       );
     });
     req.on('error', reject);
-  });
-}
-
-function h2Request(session: http2.ClientHttp2Session, p: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const stream = session.request({ ':path': p });
-    let status = 0;
-    let body = '';
-    stream.on('response', (headers) => {
-      status = Number(headers[':status']);
-    });
-    stream.setEncoding('utf8').on('data', (c: string) => {
-      body += c;
-    });
-    stream.on('end', () => resolve({ status, body }));
-    stream.on('error', reject);
   });
 }
 

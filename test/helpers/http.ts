@@ -2,6 +2,7 @@
 // difference between a full response, a reset ("ECONNRESET") and an empty reply ("socket hang up").
 
 import http from 'node:http';
+import type http2 from 'node:http2';
 import net from 'node:net';
 
 export interface Response {
@@ -130,5 +131,25 @@ export function readUntilClosed(socket: net.Socket): Promise<Buffer> {
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
     socket.on('error', () => {});
     socket.once('close', () => resolve(Buffer.concat(chunks)));
+  });
+}
+
+/** One GET stream on an HTTP/2 session, read completely. */
+export function h2Request(
+  session: http2.ClientHttp2Session,
+  p: string,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({ ':path': p });
+    let status = 0;
+    let body = '';
+    stream.on('response', (headers) => {
+      status = Number(headers[':status']);
+    });
+    stream.setEncoding('utf8').on('data', (c: string) => {
+      body += c;
+    });
+    stream.on('end', () => resolve({ status, body }));
+    stream.on('error', reject);
   });
 }
