@@ -197,11 +197,14 @@ describe('thread mode', () => {
     const server = await threadServer(t, ['--workers', '2'], path.join(FIXTURES, 'scripts/express.mjs'), {
       env: { SCRIPT_VERSION_FILE: versionFile },
     });
-    await server.waitForCount('scriptListening', 2);
-    for (const line of server.logs.filter((l) => l.event === 'scriptListening')) {
+    // Each thread says it at debug; the supervisor says it once for the generation.
+    await server.waitForCount('scriptWorkerListening', 2);
+    for (const line of server.logs.filter((l) => l.event === 'scriptWorkerListening')) {
       assert.equal(line.asked, 'port 3000');
       assert.equal(line.url, server.url);
     }
+    const generation = await server.waitForEvent('scriptListening');
+    assert.deepEqual([generation.generation, generation.asked, generation.url], [0, 'port 3000', server.url]);
     assert.equal(await (await get(`${server.url}/`)).body, 'express v0');
     writeFileSync(versionFile, 'v1');
     const reload = await control(t, server, 'reload');
