@@ -1,6 +1,6 @@
 // Thread mode (--worker-mode thread): workers are threads of one worker-host process, each with its
-// own SO_REUSEPORT listener. The same lifecycle as process mode: zero-drop reloads (proven inside a
-// network namespace with net.ipv4.tcp_migrate_req=1, and reported with it at 0), one thread's crash
+// listener on the supervisor's one socket. The same lifecycle as process mode: zero-drop reloads
+// (inside a network namespace, with net.ipv4.tcp_migrate_req at 1 and at 0), one thread's crash
 // or process.exit() replaced without touching the others, a thread stuck in a busy loop terminated,
 // the host process's death, server scripts, metrics, shutdown drain, scale, clean-up. (The draining
 // table, recycling and scaling under load run in both modes in shutdown, recycle and scale tests.)
@@ -265,8 +265,10 @@ describe('thread mode', () => {
           ['--worker-mode', 'thread', '--workers', String(workers), '--port', '18080', '--log-level', 'info'],
           { command: [...ns.exec, process.execPath, '--conditions=pounce-source', CLI] },
         );
+        // The threads share the supervisor's one listening socket (supervisor/thread-listener.ts): no
+        // thread closes a socket with connections queued on it, so the sysctl does not matter.
         const warned = server.logs.some((l) => l.event === 'threadModeMigrateReq');
-        assert.equal(warned, migrate === '0', 'the tcp_migrate_req warning is logged exactly when it is 0');
+        assert.equal(warned, false, 'no tcp_migrate_req warning: the threads share one socket');
         const load = loadChild(t, ns.exec, server.url);
         try {
           await reloadEachVersion(app, RELOADS, () => control(t, server, 'reload'));
@@ -276,8 +278,7 @@ describe('thread mode', () => {
         const report = await load.done;
         t.diagnostic(`tcp_migrate_req=${migrate}, ${workers} thread(s): ${summarize(report)}`);
         assert.ok(report.total > 500, `enough load to mean something: ${report.total}`);
-        if (migrate === '1')
-          assert.equal(report.failed, 0, `${summarize(report)}\n${JSON.stringify(report.samples, null, 1)}`);
+        assert.equal(report.failed, 0, `${summarize(report)}\n${JSON.stringify(report.samples, null, 1)}`);
         server.signal('SIGTERM');
         assert.equal((await server.exited).code, 0);
       });

@@ -2,9 +2,10 @@
 // interleaved runs: throughput and p99 (the load tool, kept-alive GETs) and the memory of the whole
 // server right after (PSS and RSS summed over the supervisor, the worker-host process and the
 // workers). With 2 workers: reloads under the mixed load (duration, p99 in the second after each
-// SIGHUP, failed requests) on this machine's network settings. Then the failure count that decides
-// thread mode: reloads under the mixed load inside a network namespace the bench creates, once with
-// net.ipv4.tcp_migrate_req=0 and once with 1 (needs root; skipped with the reason otherwise).
+// SIGHUP, failed requests) on this machine's network settings. Then the reload failure count of
+// thread mode inside a network namespace the bench creates, once with net.ipv4.tcp_migrate_req=0
+// and once with 1 (it matters only to threads with SO_REUSEPORT sockets of their own, not to the
+// supervisor's shared socket they use when Node has the internal; needs root, skipped otherwise).
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -9,6 +9,7 @@ import { fleetWarnings } from '../deploy/safety.ts';
 import { ExitCode } from '../errors.ts';
 import { createLogger } from '../log/logger.ts';
 import { migrateReqWarning } from '../supervisor/migrate-req.ts';
+import { threadListenerAvailable } from '../supervisor/thread-listener.ts';
 import { loadCommandConfig, type ParsedArgs } from './args.ts';
 import { assertAvailable } from './serve.ts';
 
@@ -27,7 +28,8 @@ export async function checkCommand(args: ParsedArgs): Promise<number> {
   for (const warning of fleetWarnings(config)) {
     process.stderr.write(`pounce check: warning (if this runs behind a load balancer): ${warning}\n`);
   }
-  const migrate = config.workerMode === 'thread' ? migrateReqWarning() : undefined;
+  const migrate =
+    config.workerMode === 'thread' && !threadListenerAvailable() ? migrateReqWarning() : undefined;
   if (migrate) process.stderr.write(`pounce check: warning: ${migrate}\n`);
   process.stdout.write(
     `OK: ${args.app} is a ${shape}; configuration valid${configFile ? ` (${configFile})` : ' (defaults, env and flags)'}\n`,

@@ -22,6 +22,7 @@ import { carryCounters, receiveCounters } from '../metrics/upgrade-carry.ts';
 import { type KeptSockets, keepListeningSocketsOpen } from '../supervisor/listening-sockets.ts';
 import { migrateReqWarning } from '../supervisor/migrate-req.ts';
 import { Supervisor } from '../supervisor/supervisor.ts';
+import { bindThreadListener } from '../supervisor/thread-listener.ts';
 import { threadWorkers } from '../supervisor/thread-transport.ts';
 import { describeFds, takeListenFds } from '../systemd/listen-fds.ts';
 import { linkSystemd, TRANSPORT_ENV } from '../systemd/service.ts';
@@ -92,21 +93,29 @@ async function serve(args: ParsedArgs, successor: SuccessorLink | undefined): Pr
   cluster.schedulingPolicy = roundRobin ? cluster.SCHED_RR : cluster.SCHED_NONE;
   enablePrivateCompileCache(cwd, log);
   cluster.setupPrimary({ exec: workerEntry(), execArgv: process.execArgv, silent: false });
+  // Thread mode: the supervisor holds the listening socket and sends it with every thread
+  // (supervisor/thread-listener.ts); bound before the kept-sockets wrap, it is not handed over.
+  const threadListener =
+    config.workerMode === 'thread' ? await bindThreadListener(config.host, config.port) : undefined;
   // The listening sockets stay open while no worker is alive (see supervisor/listening-sockets.ts).
   const keptSockets = keepListeningSocketsOpen();
   if (!keptSockets) log.event('listeningSocketsUnprotected');
   if (roundRobin && config.workers === 1) log.event('roundRobinSingleWorker');
-  const migrate = config.workerMode === 'thread' ? migrateReqWarning() : undefined;
+  // Only threads with SO_REUSEPORT sockets of their own lose queued connections to a closing one.
+  const migrate = config.workerMode === 'thread' && !threadListener ? migrateReqWarning() : undefined;
   if (migrate) log.event('threadModeMigrateReq', { warning: migrate });
 
   const cleanups: (() => void)[] = [];
   if (keptSockets) cleanups.push(() => keptSockets.closeAll());
+  if (threadListener) cleanups.push(() => threadListener.close());
   const cleanup = () => {
     for (const fn of cleanups.splice(0)) fn();
   };
   let systemd: ReturnType<typeof linkSystemd>;
   const threads =
-    config.workerMode === 'thread' ? threadWorkers(workerEntry('thread-host'), process.execArgv) : undefined;
+    config.workerMode === 'thread'
+      ? threadWorkers(workerEntry('thread-host'), process.execArgv, threadListener)
+      : undefined;
   let upgrader: Upgrader | undefined;
   let metrics: MetricsEndpoint | undefined;
   /** After an upgrade's hand-over, with `metrics`: the counters go to the new supervisor. */

@@ -23,7 +23,7 @@
 
 import net from 'node:net';
 
-type CreateServerHandle = (
+export type CreateServerHandle = (
   address: string | null,
   port: number | null,
   addressType: number | null,

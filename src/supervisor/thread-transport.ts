@@ -3,6 +3,9 @@
 // died. The supervisor itself runs no app code. A WorkerTransport here relays through the host:
 // supervisor ⇄ host (child-process IPC, tagged with the worker id) ⇄ thread (MessagePort).
 //
+// With `listener` (supervisor/thread-listener.ts), every spawn sends the host that listening socket
+// too: the host receives a descriptor of its own for it and hands its number to the new thread.
+//
 // kill() ends the one thread (Worker.terminate: the signal has no meaning for a thread). If the host
 // process dies, all of its threads are reported gone with the host's exit status, and the
 // supervisor replaces them as crashed workers (in a new host).
@@ -30,7 +33,7 @@ export interface ThreadWorkers {
   close(): Promise<void>;
 }
 
-export function threadWorkers(hostEntry: string, execArgv: string[]): ThreadWorkers {
+export function threadWorkers(hostEntry: string, execArgv: string[], listener?: object): ThreadWorkers {
   let host: ChildProcess | undefined;
   const threads = new Map<number, ThreadEnds>();
 
@@ -56,8 +59,8 @@ export function threadWorkers(hostEntry: string, execArgv: string[]): ThreadWork
     return child;
   };
 
-  const post = (child: ChildProcess, message: ToHost) => {
-    if (child.connected) child.send(message);
+  const post = (child: ChildProcess, message: ToHost, handle?: object) => {
+    if (child.connected) child.send(message, handle as Parameters<ChildProcess['send']>[1]);
   };
 
   const spawn = (init: WorkerInit): WorkerTransport => {
@@ -66,7 +69,7 @@ export function threadWorkers(hostEntry: string, execArgv: string[]): ThreadWork
     const id = init.workerId;
     const ends: ThreadEnds = { message: [], exit: [], gone: false };
     threads.set(id, ends);
-    post(child, { type: 'spawn', id, init: JSON.stringify(init) });
+    post(child, { type: 'spawn', id, init: JSON.stringify(init) }, listener);
     return {
       pid: child.pid ?? -1,
       send: (message) => post(child, { type: 'to', id, message }),

@@ -4,7 +4,7 @@
 // thread's exit. The supervisor's side is supervisor/thread-transport.ts.
 
 import { Worker } from 'node:worker_threads';
-import { type FromHost, THREAD_ENTRY, type ToHost } from '../ipc/thread-host-messages.ts';
+import { type FromHost, THREAD_ENTRY, type ThreadData, type ToHost } from '../ipc/thread-host-messages.ts';
 
 if (!process.send) {
   process.stderr.write('pounce: the worker host is started by the pounce supervisor, not directly\n');
@@ -12,12 +12,22 @@ if (!process.send) {
 }
 const send = (message: FromHost) => process.send?.(message);
 const threads = new Map<number, Worker>();
+/**
+ * The listening socket received with each spawn: a descriptor of this process that the thread
+ * listens on and closes when it ends. The handle object is kept while the thread lives and never
+ * closed here: closing it would close the thread's listener, and after the thread ended that fd
+ * number may already belong to a newer thread's copy.
+ */
+const sockets = new Map<number, unknown>();
 
-process.on('message', (message: ToHost) => {
+process.on('message', (message: ToHost, handle: unknown) => {
   switch (message.type) {
     case 'spawn': {
+      const fd = (handle as { fd?: unknown } | undefined)?.fd;
+      const data: ThreadData = { init: message.init, fd: typeof fd === 'number' && fd >= 0 ? fd : undefined };
+      if (handle) sockets.set(message.id, handle);
       const thread = new Worker(new URL(THREAD_ENTRY, import.meta.url), {
-        workerData: message.init,
+        workerData: data,
         execArgv: process.execArgv,
       });
       threads.set(message.id, thread);
@@ -27,6 +37,7 @@ process.on('message', (message: ToHost) => {
       thread.on('error', () => {});
       thread.once('exit', (code) => {
         threads.delete(message.id);
+        sockets.delete(message.id);
         send({ type: 'exit', id: message.id, code });
       });
       return;

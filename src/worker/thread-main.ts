@@ -3,10 +3,19 @@
 // the host ignores them) and never ends the process: its process.exit() ends this thread only.
 
 import { workerData } from 'node:worker_threads';
+import type { ThreadData } from '../ipc/thread-host-messages.ts';
 import { threadEndpoint } from './endpoint.ts';
 import { parseWorkerInit } from './init.ts';
 import { runWorker } from './run-worker.ts';
 
-const parsed = parseWorkerInit(typeof workerData === 'string' ? workerData : undefined);
+const data = workerData as Partial<ThreadData> | undefined;
+const parsed = parseWorkerInit(typeof data?.init === 'string' ? data.init : undefined);
 if (typeof parsed !== 'object') throw new Error(`pounce: ${parsed ?? 'no worker init'}`);
-await runWorker(parsed, threadEndpoint());
+// The supervisor's listening socket (supervisor/thread-listener.ts), as this process's fd: the
+// thread listens on it (listenTarget), like a process worker on the cluster's shared handle. It is
+// not an inherited socket (inheritedFds): the supervisor's socket ends with the server.
+const fd = typeof data?.fd === 'number' ? data.fd : undefined;
+await runWorker(
+  fd === undefined ? parsed : { ...parsed, config: { ...parsed.config, fd } },
+  threadEndpoint(),
+);
