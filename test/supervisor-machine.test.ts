@@ -209,6 +209,48 @@ describe('reloads', () => {
   });
 });
 
+describe('booting while others serve (supervisor/boot-priority.ts, worker/warm-up.ts)', () => {
+  test('workers started while others serve boot at a low priority and warm up; the first generation does not', async (t) => {
+    const f = fakeSupervisor({ bootPriority: 3 });
+    t.after(f.dispose);
+    const boot = (w: (typeof f.workers)[number]) => [w.init.bootPriority, w.init.warmUp];
+    await f.supervisor.start();
+    assert.deepEqual(
+      f.workers.map(boot),
+      [
+        [undefined, undefined],
+        [undefined, undefined],
+      ],
+      'nobody serves yet: full priority, no warm-up',
+    );
+    await f.supervisor.reload();
+    await f.until('reloadComplete');
+    assert.deepEqual(f.live(1).map(boot), [
+      [3, true],
+      [3, true],
+    ]);
+    f.live(1)[0]!.crash();
+    await f.until('workerSpawned', 5);
+    assert.deepEqual(boot(f.workers.at(-1)!), [3, true], 'a replacement too: the other one serves');
+  });
+
+  test('without the right to give the priority back, no worker is lowered (they still warm up)', async (t) => {
+    const f = fakeSupervisor({ bootPriority: undefined });
+    t.after(f.dispose);
+    await f.supervisor.start();
+    await f.supervisor.reload();
+    await f.until('reloadComplete');
+    assert.deepEqual(
+      f.workers.map((w) => w.init.bootPriority),
+      [undefined, undefined, undefined, undefined],
+    );
+    assert.deepEqual(
+      f.live(1).map((w) => w.init.warmUp),
+      [true, true],
+    );
+  });
+});
+
 describe('crashes, recycling and handoffs', () => {
   test('crashes while serving are replaced; a crash loop is reported and the server keeps going', async (t) => {
     const f = fakeSupervisor({ config: { workers: 1 } });

@@ -143,6 +143,13 @@ export interface WorkerInit {
    * supervisor/listening-sockets.ts). Empty: listen on host, port or uds as configured.
    */
   inheritedFds: readonly InheritedFd[];
+  /**
+   * Set when the supervisor started this worker at a low CPU priority because others serve (see
+   * supervisor/boot-priority.ts): the priority its threads take back right before it listens.
+   */
+  bootPriority?: number;
+  /** Set when others serve: warm Node's HTTP code before listening (worker/warm-up.ts). */
+  warmUp?: boolean;
 }
 
 export interface InheritedFd {

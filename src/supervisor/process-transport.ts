@@ -4,10 +4,12 @@
 
 import cluster from 'node:cluster';
 import { WORKER_INIT_ENV, type WorkerInit } from '../ipc/messages.ts';
+import { lowerForBoot } from './boot-priority.ts';
 import type { WorkerTransport } from './worker-transport.ts';
 
 export function spawnProcessWorker(init: WorkerInit): WorkerTransport {
   const worker = cluster.fork({ [WORKER_INIT_ENV]: JSON.stringify(init) });
+  if (init.bootPriority !== undefined && worker.process.pid !== undefined) lowerForBoot(worker.process.pid);
   // IPC errors (the channel closing as the worker dies) are reported through 'exit'.
   worker.on('error', () => {});
   return {

@@ -18,6 +18,7 @@ import { retireBudgetMs } from '../deploy/timings.ts';
 import { ErrorCode, type ErrorCode as ErrorCodeType, PounceError } from '../errors.ts';
 import type { InheritedFd } from '../ipc/messages.ts';
 import type { Logger } from '../log/logger.ts';
+import { bootPriority } from './boot-priority.ts';
 import { WINDOW_MS as CRASH_WINDOW_MS, CrashPolicy } from './crash-policy.ts';
 import type { ReloadOutcome, ScaleOutcome, SupervisorEvents } from './events.ts';
 import { Handoffs } from './handoffs.ts';
@@ -53,6 +54,8 @@ export interface SupervisorOptions {
   exit: (code: number) => void;
   /** Starts one worker; a process by default (the tests inject fakes). */
   spawnWorker?: SpawnWorker;
+  /** Whether and to what workers booting while others serve restore their priority (boot-priority.ts). */
+  bootPriority?: () => number | undefined;
 }
 
 export class Supervisor extends EventEmitter<SupervisorEvents> {
@@ -89,6 +92,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       inheritedFds: options.inheritedFds ?? [],
       log: options.log,
       spawnWorker: options.spawnWorker ?? spawnProcessWorker,
+      bootPriority: options.bootPriority ?? bootPriority,
       events: {
         ready: () => this.#crashes.workerReady(),
         exited: (worker, exit) => this.#onExit(worker, exit),

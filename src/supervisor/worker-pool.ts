@@ -32,6 +32,8 @@ export interface WorkerPoolOptions {
   inheritedFds: readonly InheritedFd[];
   log: Logger;
   spawnWorker: SpawnWorker;
+  /** The priority a worker booting at a low one takes back, if lowering is used (boot-priority.ts). */
+  bootPriority: () => number | undefined;
   events: WorkerEvents;
 }
 
@@ -62,7 +64,19 @@ export class WorkerPool {
 
   spawn(generation: number): WorkerHandle {
     const { config, app, cwd, inheritedFds, log, events } = this.#o;
-    const init = { workerId: this.#nextWorkerId++, generation, app, cwd, config, inheritedFds };
+    // While a worker serves, a new one boots at a low CPU priority (boot-priority.ts) and warms up
+    // before it listens (worker/warm-up.ts).
+    const serving = this.all.some((w) => w.state === 'ready');
+    const init = {
+      workerId: this.#nextWorkerId++,
+      generation,
+      app,
+      cwd,
+      config,
+      inheritedFds,
+      bootPriority: serving ? this.#o.bootPriority() : undefined,
+      warmUp: serving || undefined,
+    };
     const worker = new WorkerHandle(init, this.#o.spawnWorker(init));
     this.#workers.add(worker);
     log.event('workerSpawned', { worker: worker.id, generation, pid: worker.pid });

@@ -29,7 +29,11 @@ export function parseWorkerInit(text: string | undefined): WorkerInit | string {
               ? 'config'
               : !Array.isArray(v.inheritedFds) || !v.inheritedFds.every(isInheritedFd)
                 ? 'inheritedFds'
-                : undefined;
+                : v.bootPriority !== undefined && !Number.isInteger(v.bootPriority)
+                  ? 'bootPriority'
+                  : v.warmUp !== undefined && typeof v.warmUp !== 'boolean'
+                    ? 'warmUp'
+                    : undefined;
   if (problem)
     return `the worker information from the supervisor is damaged (${problem}): is it the same pounce version?`;
   return v as WorkerInit;

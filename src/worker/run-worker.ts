@@ -22,7 +22,6 @@ import {
   type WorkerInit,
 } from '../ipc/messages.ts';
 import { createAccessLogger, createLogger } from '../log/logger.ts';
-import { accessLog } from '../metrics/access-log.ts';
 import { WorkerMetrics } from '../metrics/worker-metrics.ts';
 import { socketLife } from '../server/drain-policy.ts';
 import { wrapRequests } from '../server/request-wrappers.ts';
@@ -33,7 +32,9 @@ import {
   startServer,
   withStartupTimeout,
 } from '../server/run-server.ts';
+import { bootedAtLowPriority, restoreBootPriority } from './boot-priority.ts';
 import type { WorkerEndpoint } from './endpoint.ts';
+import { warmUpHttp } from './warm-up.ts';
 
 /** What the entry point may do with a running worker (signals are a process's business only). */
 export interface RunningWorker {
@@ -43,6 +44,7 @@ export interface RunningWorker {
 
 export async function runWorker(init: WorkerInit, endpoint: WorkerEndpoint): Promise<RunningWorker> {
   const { config, workerId, inheritedFds, generation } = init;
+  bootedAtLowPriority(init.bootPriority);
   const log = createLogger(config).child({ generation: init.generation });
   const send = (message: FromWorker) => endpoint.send(message);
 
@@ -184,7 +186,8 @@ export async function runWorker(init: WorkerInit, endpoint: WorkerEndpoint): Pro
 
   // Before any server exists: the first request a worker receives is measured and logged too.
   if (metrics) wrapRequests(metrics.wrap);
-  if (access) wrapRequests(accessLog(access.pino));
+  // Loaded only with the option (it needs node:crypto, which a worker otherwise never loads).
+  if (access) wrapRequests((await import('../metrics/access-log.ts')).accessLog(access.pino));
   countRequests();
 
   let scriptAsked: string | undefined;
@@ -200,6 +203,9 @@ export async function runWorker(init: WorkerInit, endpoint: WorkerEndpoint): Pro
         }
         const { handler } = await loadApp(spec, config.interface as Interface);
         await runStartupHooks();
+        // Started while others serve: warm Node's HTTP code before listening (warm-up.ts).
+        if (init.warmUp) await warmUpHttp();
+        restoreBootPriority();
         const options = { workerId, socketLife: socketLife(inheritedFds) };
         if (inheritedFds.length === 0) return [await startServer(handler, config, log, options)];
         return Promise.all(
@@ -212,6 +218,7 @@ export async function runWorker(init: WorkerInit, endpoint: WorkerEndpoint): Pro
     watchMemory();
     figures.startPushing((snapshot) => send({ type: 'metrics', snapshot }));
     serving = true;
+    restoreBootPriority(); // (a no-op unless a path above listened without it)
     send({ type: 'ready', url: servers.map((s) => s.url).join(', '), scriptAsked });
   } catch (err) {
     fail(err);

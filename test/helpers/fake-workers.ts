@@ -129,7 +129,12 @@ export function recordingLogger(events: LoggedEvent[]): Logger {
 
 /** A supervisor over fake workers, with everything a test looks at. */
 export function fakeSupervisor(
-  options: { config?: Partial<Config>; behaviour?: (init: WorkerInit) => Behaviour } = {},
+  options: {
+    config?: Partial<Config>;
+    behaviour?: (init: WorkerInit) => Behaviour;
+    /** What the host allows for booting at a low priority (supervisor/boot-priority.ts); 0 by default. */
+    bootPriority?: number;
+  } = {},
 ) {
   const workers: FakeWorker[] = [];
   const events: LoggedEvent[] = [];
@@ -142,6 +147,7 @@ export function fakeSupervisor(
     cwd: '/',
     log: recordingLogger(events),
     exit: (code) => exits.push(code),
+    bootPriority: () => ('bootPriority' in options ? options.bootPriority : 0),
     spawnWorker: (init) => {
       const worker = new FakeWorker(init, behaviour(init));
       workers.push(worker);

@@ -16,6 +16,7 @@ import type { Logger } from '../../log/logger.ts';
 import { socketLife } from '../../server/drain-policy.ts';
 import { DrainableServer, type ListenTarget } from '../../server/drainable-server.ts';
 import { listenTarget, type RunningServer, runningServer } from '../../server/run-server.ts';
+import { restoreBootPriority } from '../../worker/boot-priority.ts';
 import { importModule } from '../load.ts';
 import type { AppSpec } from '../resolve.ts';
 import { adoptServer } from './adopt.ts';
@@ -73,6 +74,8 @@ export async function startScript(
         if (ctx.inheritedFds.length > 1) {
           throw pounceError('SCRIPT_INHERITED_SOCKETS', { count: ctx.inheritedFds.length });
         }
+        // The script listens now: a worker that booted at a low priority serves at its own.
+        restoreBootPriority();
         const { handler, adopt } = adoptServer(server);
         const engine = new DrainableServer(handler, config, log, {
           workerId: ctx.workerId,

@@ -1,0 +1,63 @@
+// A worker that boots while others serve (a reload's new generation, a replacement, a scale-up)
+// competes with them for the CPU: starting Node, importing pounce and the app and compiling them
+// takes a few hundred ms of CPU, and on a machine whose cores the serving workers use, that time
+// came out of their requests' latency (p99 in the second after a reload was 1.4–2× steady). So such
+// a worker boots at the lowest CPU priority (nice 19), and sets its threads back to the
+// supervisor's priority right before it listens (worker/boot-priority.ts): the serving workers win
+// the CPU, the boot gets what is left, and the new worker serves at the same priority as the old.
+//
+// Only when the priority can be given back. Raising a priority again (a lower nice value) needs
+// CAP_SYS_NICE (root has it) or an RLIMIT_NICE that allows it: an unprivileged process can lower a
+// worker's priority but never restore it, and a worker left at nice 19 would serve at that
+// priority for its whole life. Without that right, workers boot at their normal priority, as before.
+// Linux only: nice values are per thread there, and the rights are read from /proc.
+
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+
+/** The nice value a booting worker runs at. */
+export const BOOT_NICE = 19;
+/** CAP_SYS_NICE's bit in the capability sets (linux/capability.h). */
+const CAP_SYS_NICE = 23n;
+
+let restorable: number | null | undefined;
+
+/**
+ * The priority a worker lowered for its boot gets back before it listens (this process's own), or
+ * undefined when lowering is not used: not Linux, this process already at BOOT_NICE, or no right to
+ * raise a priority again. Read once.
+ */
+export function bootPriority(): number | undefined {
+  if (restorable === undefined) restorable = process.platform === 'linux' ? readRestorable() : null;
+  return restorable ?? undefined;
+}
+
+function readRestorable(): number | null {
+  try {
+    const own = os.getPriority();
+    if (own >= BOOT_NICE) return null;
+    return mayRaiseTo(own) ? own : null;
+  } catch {
+    return null;
+  }
+}
+
+/** True if this process (and so a worker it starts) may set a thread's nice value back down to `nice`. */
+function mayRaiseTo(nice: number): boolean {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const effective = /^CapEff:\s*([0-9a-f]+)$/m.exec(status)?.[1];
+  if (effective && (BigInt(`0x${effective}`) >> CAP_SYS_NICE) & 1n) return true;
+  // RLIMIT_NICE: a nice value down to 20 - limit is allowed (setrlimit(2)).
+  const limits = readFileSync('/proc/self/limits', 'utf8');
+  const soft = /^Max nice priority\s+(\d+)/m.exec(limits)?.[1];
+  return soft !== undefined && 20 - Number(soft) <= nice;
+}
+
+/** Lowers a just-started worker process to BOOT_NICE (its threads started from now on inherit it). */
+export function lowerForBoot(pid: number): void {
+  try {
+    os.setPriority(pid, BOOT_NICE);
+  } catch {
+    // gone already, or not allowed after all: it boots at its normal priority
+  }
+}

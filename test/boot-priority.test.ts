@@ -1,0 +1,59 @@
+// A worker that boots while others serve runs at the lowest CPU priority until it listens, then at
+// the supervisor's own (src/supervisor/boot-priority.ts) — when the supervisor may give a priority
+// back (CAP_SYS_NICE or RLIMIT_NICE); otherwise no worker's priority is ever changed. Read from
+// /proc on real processes during a reload.
+
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { BOOT_NICE, bootPriority } from '../src/supervisor/boot-priority.ts';
+import { appPath, scratchDir, startServer } from './helpers/pounce.ts';
+
+/** The nice value of every thread of `pid` (field 19 of /proc/PID/task/TID/stat). */
+function threadNices(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).flatMap((tid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      return [Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])];
+    } catch {
+      return []; // the thread ended
+    }
+  });
+}
+
+test('a reload boots its new worker at low priority and serves at the normal one', {
+  skip: process.platform !== 'linux' && 'nice values per thread: Linux',
+}, async (t) => {
+  const gate = scratchDir(t, 'pounce-gate-');
+  const server = await startServer(t, appPath('gated-start.ts'), ['--workers', '1', '--log-level', 'debug'], {
+    env: { GATE_DIR: gate },
+  });
+  const normal = os.getPriority(server.pid);
+  const [first] = server.logs.filter((l) => l.event === 'workerSpawned');
+  assert.deepEqual(
+    new Set(threadNices(Number(first!.pid))),
+    new Set([normal]),
+    'generation 0 boots as usual',
+  );
+
+  writeFileSync(path.join(gate, 'armed'), '');
+  server.signal('SIGHUP');
+  const held = await server.waitForEvent('appGated');
+  const booting = threadNices(Number(held.pid));
+  // What this host allows decides which promise holds; either way one of them is checked.
+  const lowered = bootPriority() !== undefined;
+  if (lowered) assert.ok(booting.includes(BOOT_NICE), `the main thread boots at ${BOOT_NICE}: ${booting}`);
+  else
+    assert.deepEqual(new Set(booting), new Set([normal]), 'without the right to restore it, never lowered');
+
+  writeFileSync(path.join(gate, 'open'), '');
+  await server.waitForEvent('drainingOld');
+  assert.deepEqual(
+    new Set(threadNices(Number(held.pid))),
+    new Set([normal]),
+    'every thread serves at the supervisor’s priority',
+  );
+  assert.equal((await fetch(server.url)).status, 200);
+});
