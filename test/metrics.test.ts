@@ -168,6 +168,9 @@ describe('metrics', () => {
     t.diagnostic(`${sent} requests, ${scrapes} background scrapes`);
     assert.ok(scrapes > 5);
 
+    // The last requests may have taken both workers past maxRequests: wait for those recycles to
+    // end, so that the per-worker figures below are those of the 2 serving workers.
+    await readyWorkers(t, server, 2);
     const m = await scrape(url);
     assert.equal(sum(m, REQUESTS, { http_request_method: 'GET', http_response_status_code: '200' }), sent);
     assert.equal(sum(m, 'pounce_reloads_total', { result: 'success' }), 1);
