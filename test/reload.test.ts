@@ -221,7 +221,7 @@ describe('crashes and orphans', () => {
     );
   });
 
-  test('kill -9 of the supervisor: no worker is alive two seconds later', async (t) => {
+  test('kill -9 of the supervisor: every worker exits on its own (no orphan)', async (t) => {
     const app = new ReloadableApp('v1');
     const server = await startServer(t, app.file, ['--workers', '2']);
     const { workers } = await serverStatus(t, server);
@@ -230,7 +230,9 @@ describe('crashes and orphans', () => {
     await waitFor(
       'every worker to exit with its supervisor',
       () => workers.every((w) => !isAlive(w.pid)),
-      2_000,
+      // Behaviour, not speed: a worker notices the broken channel at once, but on a loaded machine
+      // its exit can take a few seconds.
+      10_000,
     );
   });
 
