@@ -253,6 +253,24 @@ export function pssMb(pid: number): number | undefined {
   }
 }
 
+/** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on Linux, whatever the kernel's HZ). */
+const USER_HZ = 100;
+
+/**
+ * CPU time a process has used so far (user + system, from /proc/PID/stat), in seconds, or undefined
+ * if it is gone. Its resolution is 10 ms: measure over seconds.
+ */
+export function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after "(comm)": state is [0], utime [11], stime [12] (fields 14 and 15 of proc(5)).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Direct children of a process, from /proc/PID/stat. */
 export function childPids(parent: number): number[] {
   const pids: number[] = [];
