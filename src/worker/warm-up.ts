@@ -2,8 +2,8 @@
 // HTTP server code before it listens. A fresh process runs the request path (parser callbacks,
 // IncomingMessage, ServerResponse, the socket writes) in the interpreter until V8 has seen it often
 // enough to compile it: left alone, the first few hundred real requests after the cutover pay for
-// that, and they are the reload's latency tail (its p99 in the second after the cutover was ~1.7×
-// steady). Here a throwaway server on a private loopback port answers a few hundred requests first,
+// that, and they are part of the reload's latency tail (its p99 in the second after the cutover
+// was 1.2–1.6× steady; the boot itself, while the old generation serves, costs more: 2–3×). Here a throwaway server on a private loopback port answers a few hundred requests first,
 // so the compiling happens before the worker serves — and, when the worker boots at a low CPU
 // priority (boot-priority.ts), at that priority.
 //
