@@ -51,7 +51,7 @@ interface Served {
  * Builds a framework app in test/fixtures once (cached; .ci/run builds them before the tests) and
  * returns the server script its production build writes.
  */
-function buildFramework(name: 'next' | 'sveltekit', entry: string): () => Served {
+function buildFramework(name: 'next' | 'sveltekit' | 'astro', entry: string): () => Served {
   return () => {
     execFileSync('bash', [path.join(ROOT, 'scripts/build-framework-fixture.sh'), name], {
       stdio: 'ignore',
@@ -99,6 +99,12 @@ describe('server scripts are served unchanged, with zero dropped requests', () =
       'SvelteKit 3 adapter-node build/index.js',
       buildFramework('sveltekit', 'sveltekit-app/build/index.js'),
       /hello sveltekit/,
+      '127.0.0.1:0',
+    ],
+    [
+      'Astro 7 @astrojs/node standalone dist/server/entry.mjs',
+      buildFramework('astro', 'astro-app/dist/server/entry.mjs'),
+      /hello astro/,
       '127.0.0.1:0',
     ],
   ];
