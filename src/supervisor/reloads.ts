@@ -7,7 +7,7 @@
 import type { Config } from '../config/options.ts';
 import { reloadBudgetMs } from '../deploy/timings.ts';
 import type { Logger } from '../log/logger.ts';
-import { withTimeout } from '../timeout.ts';
+import { settleWithin } from '../timeout.ts';
 import type { ReloadOutcome, SupervisorEvents } from './events.ts';
 import type { Phase } from './phase.ts';
 import { SIGNAL_TABLE } from './signal-table.ts';
@@ -166,11 +166,7 @@ export class Reloads {
     const outcome: ReloadOutcome = { ok: true, generation };
     this.#host.emit('reloadFinished', outcome);
     const retired = this.#host.pool.retire(old, 'reload');
-    await withTimeout(
-      Promise.all(old.map((worker) => worker.stoppedAccepting)),
-      STOPPED_ACCEPTING_WAIT_MS,
-      () => new Error('an old worker did not confirm its drain'),
-    ).catch(() => {});
+    await settleWithin(Promise.all(old.map((worker) => worker.stoppedAccepting)), STOPPED_ACCEPTING_WAIT_MS);
     report(outcome);
     this.#host.emit('reloadSettled', outcome);
     await retired;
