@@ -5,13 +5,13 @@
 // exit status, on the real CLI.
 
 import assert from 'node:assert/strict';
-import { execFileSync, type SpawnSyncReturns, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, type TestContext, test } from 'node:test';
 import { loadConfig } from '../src/config/load.ts';
-import { appPath, ROOT, runPounce, scratchDir } from './helpers/pounce.ts';
+import { appPath, buildPackageInto, ROOT, runPounce, scratchDir } from './helpers/pounce.ts';
 
 const APP = appPath('esm.mjs');
 
@@ -236,18 +236,7 @@ describe('Node version', () => {
     // Build into a scratch copy of the package: dist/cli/main.js next to package.json, as published.
     const pkg = mkdtempSync(path.join(ROOT, '.build-test-'));
     t.after(() => rmSync(pkg, { recursive: true, force: true }));
-    cpSync(path.join(ROOT, 'package.json'), path.join(pkg, 'package.json'));
-    execFileSync(
-      process.execPath,
-      [
-        path.join(ROOT, 'node_modules/typescript/bin/tsc'),
-        '-p',
-        'tsconfig.build.json',
-        '--outDir',
-        path.join(pkg, 'dist'),
-      ],
-      { cwd: ROOT, stdio: 'pipe' },
-    );
+    buildPackageInto(pkg);
     const bin = path.join(pkg, 'dist/cli/main.js');
     for (const args of [['--help'], ['serve', APP]]) {
       const out: SpawnSyncReturns<string> = spawnSync(old.bin, [bin, ...args], { encoding: 'utf8' });

@@ -6,12 +6,12 @@
 
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, type TestContext, test } from 'node:test';
 import { promisify } from 'node:util';
 import { request } from './helpers/http.ts';
-import { ROOT, scratchDir, spawnPounce } from './helpers/pounce.ts';
+import { buildPackageInto, ROOT, scratchDir, spawnPounce } from './helpers/pounce.ts';
 
 const run = promisify(execFile);
 
@@ -21,19 +21,7 @@ const PATH = `${path.dirname(process.execPath)}${path.delimiter}${process.env.PA
 /** Builds and packs pounce in a scratch copy (the checkout's dist/ is left alone); returns the tarball. */
 function pack(t: TestContext): string {
   const pkg = scratchDir(t, 'pounce-pack-');
-  for (const file of ['package.json', 'README.md', 'LICENSE'])
-    cpSync(path.join(ROOT, file), path.join(pkg, file));
-  execFileSync(
-    process.execPath,
-    [
-      path.join(ROOT, 'node_modules/typescript/bin/tsc'),
-      '-p',
-      'tsconfig.build.json',
-      '--outDir',
-      path.join(pkg, 'dist'),
-    ],
-    { cwd: ROOT, stdio: 'pipe' },
-  );
+  buildPackageInto(pkg, ['package.json', 'README.md', 'LICENSE']);
   // --ignore-scripts: `prepare` would build again, into the scratch copy that has no sources.
   const name = execFileSync('npm', ['pack', '--ignore-scripts', '--silent'], {
     cwd: pkg,

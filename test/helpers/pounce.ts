@@ -2,9 +2,9 @@
 // (detached), so the test can kill it and every worker it started with one kill(-pgid), and does,
 // at the end of the test — also when the test failed.
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
@@ -205,6 +205,26 @@ export async function runPounce(
 
 /** The pounce CLI as a command line (for a launcher that runs it). */
 export const POUNCE_COMMAND = [process.execPath, '--conditions=pounce-source', CLI] as const;
+
+/**
+ * Lays out pounce in `dir` as the package is published: `files` copied from the checkout (package.json
+ * at least) and dist/ compiled by tsc with tsconfig.build.json, as `npm run build` does. The
+ * checkout's own dist/ is left alone.
+ */
+export function buildPackageInto(dir: string, files: string[] = ['package.json']): void {
+  for (const file of files) cpSync(path.join(ROOT, file), path.join(dir, file));
+  execFileSync(
+    process.execPath,
+    [
+      path.join(ROOT, 'node_modules/typescript/bin/tsc'),
+      '-p',
+      'tsconfig.build.json',
+      '--outDir',
+      path.join(dir, 'dist'),
+    ],
+    { cwd: ROOT, stdio: 'pipe' },
+  );
+}
 
 /** A fresh directory under the temp dir, removed at the end of the test (also when it failed). */
 export function scratchDir(t: TestContext, prefix: string): string {
