@@ -116,7 +116,10 @@ describe('control commands and pid file', () => {
 describe('signals and commands that arrive twice or to the whole group', () => {
   test('a second pounce stop waits for the running shutdown instead of killing everything', async (t) => {
     const server = await startServer(t, APP, ['--workers', '2']);
-    const slow = request(`${server.url}/slow?ms=1500`);
+    // The shutdown lasts as long as this request: long enough for a second CLI process to start
+    // and connect even on a loaded machine (with 1.5 s, a slow start sometimes found the server
+    // already gone, and no control socket).
+    const slow = request(`${server.url}/slow?ms=5000`);
     await server.waitForEvent('appRequest');
     const first = control(t, server, 'stop');
     await server.waitForEvent('shuttingDown');
