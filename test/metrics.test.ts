@@ -447,6 +447,36 @@ describe('access log', () => {
     });
   }
 
+  test('stdout stops reading: the worker keeps serving, lines beyond its buffer are dropped and counted, none lost silently', async (t) => {
+    const app = new ReloadableApp('v1');
+    const server = await startServer(t, app.file, ['--access-log', '--workers', '1']);
+    // Nobody reads the server's stdout now: the pipe fills, and the worker's access lines pile up.
+    server.child.stdout!.pause();
+    // Lines of ~8 KB (the path is logged): 3000 of them are ~24 MB, more than the 16 MB buffer.
+    const path = `/${'p'.repeat(8000)}`;
+    const N = 3000;
+    let answered = 0;
+    const client = async () => {
+      while (answered < N) {
+        answered++;
+        assert.equal((await request(`${server.url}${path}`)).status, 200);
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, client));
+    server.child.stdout!.resume();
+    const warning = await server.waitForEvent('accessLogDropped');
+    assert.match(String(warning.msg), /access log line\(s\) dropped: stdout did not keep up/);
+    server.signal('SIGTERM');
+    assert.equal((await server.exited).code, 0);
+    await finished(server.child.stdout!);
+    const logged = server.logs.filter((l) => l.event === 'access').length;
+    const dropped = server.logs
+      .filter((l) => l.event === 'accessLogDropped')
+      .reduce((n, l) => n + Number(l.lines), 0);
+    assert.ok(dropped > 0 && logged > 0, `${logged} logged, ${dropped} dropped`);
+    assert.equal(logged + dropped, N, `${logged} logged + ${dropped} dropped, for ${N} requests`);
+  });
+
   test('off by default: no access line', async (t) => {
     const app = new ReloadableApp('v1');
     const server = await startServer(t, app.file);

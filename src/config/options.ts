@@ -329,7 +329,7 @@ export const options = {
     (s) => parseHostPort(s) !== undefined,
   ),
   accessLog: boolean(
-    'Log one line per request (method, path, status, bytes, duration, worker, generation, request id).',
+    'Log one line per request (method, path, status, bytes, duration, worker, generation, request id). Lines are buffered per worker (up to 16 MB while stdout does not keep up; beyond that they are dropped and the count is logged as accessLogDropped).',
     false,
   ),
   reload: boolean('Watch files and reload on change (development).', false),

@@ -249,6 +249,11 @@ export const catalogue = {
     'warn',
     (f) => `LISTEN_FDS is meant for pid ${f.listenPid}, not this process (${f.pid}) — ignoring it`,
   ),
+  accessLogDropped: event<{ lines: number; bufferMb: number }>(
+    'warn',
+    (f) =>
+      `${f.lines} access log line(s) dropped: stdout did not keep up and ${f.bufferMb} MB of lines were waiting`,
+  ),
   notifyTransport: event<{ transport: string }>(
     'debug',
     (f) => `Sending systemd notifications through ${f.transport}`,

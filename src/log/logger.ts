@@ -66,6 +66,12 @@ const ACCESS_FLUSH_MS = 1000;
 
 /** How long flush() waits for stdout (a reader that stopped reading must not hold a worker's exit). */
 const ACCESS_FLUSH_WAIT_MS = 2000;
+/**
+ * The most access lines a worker holds while stdout does not keep up (a reader that stopped
+ * reading, a stalled log shipper): beyond it new lines are dropped and counted, not buffered, so a
+ * blocked stdout costs at most this much memory, never the worker. About 60,000 typical lines.
+ */
+export const ACCESS_MAX_BUFFER_BYTES = 16 * 2 ** 20;
 
 export interface AccessLogger {
   readonly pino: pino.Logger;
@@ -78,11 +84,13 @@ export interface AccessLogger {
  * whatever `logLevel` says (the option asked for them), buffered (see ACCESS_MIN_BYTES). Whatever is
  * still buffered when the process (or thread) exits is written synchronously then; a worker that
  * exits normally has flushed before (see flush()). Only SIGKILL loses lines: at most the last
- * second's. In a terminal (pretty format, development) lines are written at once.
+ * second's. In a terminal (pretty format, development) lines are written at once. Lines that do not
+ * fit in ACCESS_MAX_BUFFER_BYTES are dropped and their count goes to `onDropped`.
  */
 export function createAccessLogger(
   config: Pick<Config, 'logFormat'>,
   bindings: Record<string, unknown>,
+  onDropped: (lines: number) => void,
 ): AccessLogger {
   if (usePretty(config)) {
     const logger = pino(pinoOptions('info'), prettyDestination()).child(bindings);
@@ -94,13 +102,27 @@ export function createAccessLogger(
     minLength: ACCESS_MIN_BYTES,
     maxWrite: PIPE_BUF_BYTES,
     periodicFlush: ACCESS_FLUSH_MS,
+    maxLength: ACCESS_MAX_BUFFER_BYTES,
   });
+  // Dropped lines are reported once stdout has caught up (the buffer drained), not while it is
+  // blocked: the report is a lifecycle line, written synchronously, and would block the worker
+  // until the reader came back. Each write of pino is one line.
+  let dropped = 0;
+  const report = () => {
+    if (dropped === 0) return;
+    const lines = dropped;
+    dropped = 0;
+    onDropped(lines);
+  };
+  destination.on('drop', () => dropped++);
+  destination.on('drain', report);
   process.once('exit', () => {
     try {
       destination.flushSync();
     } catch {
       // stdout is gone: nothing can be written anyway
     }
+    report();
   });
   return {
     pino: pino(pinoOptions('info'), destination).child(bindings),

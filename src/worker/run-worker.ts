@@ -21,7 +21,7 @@ import {
   type ToWorker,
   type WorkerInit,
 } from '../ipc/messages.ts';
-import { createAccessLogger, createLogger } from '../log/logger.ts';
+import { ACCESS_MAX_BUFFER_BYTES, createAccessLogger, createLogger } from '../log/logger.ts';
 import { WorkerMetrics } from '../metrics/worker-metrics.ts';
 import { socketLife } from '../server/drain-policy.ts';
 import { wrapRequests } from '../server/request-wrappers.ts';
@@ -60,7 +60,9 @@ export async function runWorker(init: WorkerInit, endpoint: WorkerEndpoint): Pro
   const figures = new WorkerMetrics(connectionCount, config.metrics !== undefined);
   const metrics = figures.requests;
   const access = config.accessLog
-    ? createAccessLogger(config, { event: 'access', generation, worker: workerId })
+    ? createAccessLogger(config, { event: 'access', generation, worker: workerId }, (lines) =>
+        log.event('accessLogDropped', { lines, bufferMb: ACCESS_MAX_BUFFER_BYTES / 2 ** 20 }),
+      )
     : undefined;
   const onEventError = (err: unknown) => log.event('serverEventListenerFailed', { error: errorText(err) });
 
