@@ -14,6 +14,7 @@ import { describe, type TestContext, test } from 'node:test';
 import { mixedLoad, summarize } from '../bench/load-generator.ts';
 import type { ServerStatus } from '../src/control/protocol.ts';
 import { request } from './helpers/http.ts';
+import { freePort } from './helpers/modes.ts';
 import { notifySocket } from './helpers/notify-socket.ts';
 import {
   control,
@@ -149,6 +150,36 @@ describe('pounce upgrade', () => {
     assert.ok(report.total > 500, `enough load to mean something: ${report.total}`);
     for (const kind of ['keepAlive', 'fresh', 'post', 'slow'] as const)
       assert.ok(report.byLoop[kind] > 0, kind);
+  });
+
+  test('thread mode: 5 upgrades under mixed load hand the one listening socket on: 0 failed requests, whatever tcp_migrate_req says', async (t) => {
+    const app = new ReloadableApp('v0');
+    // Thread mode binds a fixed port (every thread listens on it).
+    const port = await freePort();
+    const server = await startServer(t, app.file, [
+      '--workers',
+      '2',
+      '--worker-mode',
+      'thread',
+      '--port',
+      String(port),
+    ]);
+    const load = mixedLoad(server.url);
+    try {
+      for (let i = 1; i <= 5; i++) {
+        const { before, after } = await upgrade(t, server);
+        assert.equal(after.upgrades, i);
+        assert.equal(after.workers.filter((w) => w.state === 'ready').length, 2);
+        assert.equal(after.url, before.url, 'served on the same address');
+        await oldOneGone(before);
+      }
+    } finally {
+      load.stop();
+    }
+    const report = await load.done;
+    t.diagnostic(`thread mode, 5 upgrades: ${summarize(report)}`);
+    assert.equal(report.failed, 0, `${summarize(report)}\n${JSON.stringify(report.samples, null, 1)}`);
+    assert.ok(report.total > 200, `enough load to mean something: ${report.total}`);
   });
 
   test('to another Node major and back (--node), under load: status reports each version, 0 failed requests', async (t) => {

@@ -22,7 +22,7 @@ import { carryCounters, receiveCounters } from '../metrics/upgrade-carry.ts';
 import { type KeptSockets, keepListeningSocketsOpen } from '../supervisor/listening-sockets.ts';
 import { migrateReqWarning } from '../supervisor/migrate-req.ts';
 import { Supervisor } from '../supervisor/supervisor.ts';
-import { bindThreadListener } from '../supervisor/thread-listener.ts';
+import { adoptThreadListener, bindThreadListener } from '../supervisor/thread-listener.ts';
 import { threadWorkers } from '../supervisor/thread-transport.ts';
 import { describeFds, takeListenFds } from '../systemd/listen-fds.ts';
 import { linkSystemd, TRANSPORT_ENV } from '../systemd/service.ts';
@@ -80,13 +80,17 @@ async function serve(args: ParsedArgs, successor: SuccessorLink | undefined): Pr
   // The watcher (chokidar) is loaded only with --reload, a development setting.
   const watch = config.reload ? await import('../watch/watcher.ts') : undefined;
   watch?.watchedDirs(cwd, config.reloadDirs);
-  const inheritedFds = handover?.fds ?? inheritedListeners(config, log);
-  // Threads listen on their own SO_REUSEPORT sockets; the worker host inherits no listening socket.
-  if (config.workerMode === 'thread' && inheritedFds.length > 0)
+  const threadMode = config.workerMode === 'thread';
+  // Thread mode: an upgrade hands over the previous supervisor's thread listener (adopted below);
+  // the workers themselves inherit no socket. Socket activation is not supported there.
+  const handedThreadListener = threadMode ? handover?.fds[0] : undefined;
+  const activated = handover ? [] : inheritedListeners(config, log);
+  if (threadMode && activated.length > 0)
     throw configError(
       'Unsupported socket activation (LISTEN_FDS) with workerMode "thread": use workerMode "process"',
     );
-  await checkListenAddress(config, cwd, inheritedFds.length > 0);
+  const inheritedFds = threadMode ? [] : (handover?.fds ?? activated);
+  await checkListenAddress(config, cwd, inheritedFds.length > 0 || handedThreadListener !== undefined);
 
   // Inherited sockets: shared scheduling only (see supervisor/listening-sockets.ts).
   const roundRobin = config.scheduling === 'round-robin' && inheritedFds.length === 0;
@@ -94,15 +98,18 @@ async function serve(args: ParsedArgs, successor: SuccessorLink | undefined): Pr
   enablePrivateCompileCache(cwd, log);
   cluster.setupPrimary({ exec: workerEntry(), execArgv: process.execArgv, silent: false });
   // Thread mode: the supervisor holds the listening socket and sends it with every thread
-  // (supervisor/thread-listener.ts); bound before the kept-sockets wrap, it is not handed over.
-  const threadListener =
-    config.workerMode === 'thread' ? await bindThreadListener(config.host, config.port) : undefined;
+  // (supervisor/thread-listener.ts); made before the kept-sockets wrap is installed.
+  const threadListener = !threadMode
+    ? undefined
+    : handedThreadListener
+      ? adoptThreadListener(handedThreadListener.fd)
+      : await bindThreadListener(config.host, config.port);
   // The listening sockets stay open while no worker is alive (see supervisor/listening-sockets.ts).
   const keptSockets = keepListeningSocketsOpen();
   if (!keptSockets) log.event('listeningSocketsUnprotected');
   if (roundRobin && config.workers === 1) log.event('roundRobinSingleWorker');
   // Only threads with SO_REUSEPORT sockets of their own lose queued connections to a closing one.
-  const migrate = config.workerMode === 'thread' && !threadListener ? migrateReqWarning() : undefined;
+  const migrate = threadMode && !threadListener ? migrateReqWarning() : undefined;
   if (migrate) log.event('threadModeMigrateReq', { warning: migrate });
 
   const cleanups: (() => void)[] = [];
@@ -112,10 +119,9 @@ async function serve(args: ParsedArgs, successor: SuccessorLink | undefined): Pr
     for (const fn of cleanups.splice(0)) fn();
   };
   let systemd: ReturnType<typeof linkSystemd>;
-  const threads =
-    config.workerMode === 'thread'
-      ? threadWorkers(workerEntry('thread-host'), process.execArgv, threadListener)
-      : undefined;
+  const threads = threadMode
+    ? threadWorkers(workerEntry('thread-host'), process.execArgv, threadListener)
+    : undefined;
   let upgrader: Upgrader | undefined;
   let metrics: MetricsEndpoint | undefined;
   /** After an upgrade's hand-over, with `metrics`: the counters go to the new supervisor. */
@@ -148,7 +154,8 @@ async function serve(args: ParsedArgs, successor: SuccessorLink | undefined): Pr
       successor && !successor.hasTakenOver
         ? 'this supervisor is itself the new one of an upgrade that has not finished'
         : undefined,
-    listeningFds: () => listeningFds(keptSockets, inheritedFds),
+    listeningFds: () =>
+      threadListener ? [{ fd: threadListener.fd, name: undefined }] : listeningFds(keptSockets, inheritedFds),
     metricsFd: () => metrics?.fd(),
     handedOver: (send) => {
       if (metrics) carried = carryCounters(metrics, send);

@@ -8,10 +8,11 @@
 // SO_REUSEPORT sockets. The socket also outlives every thread (a host crash queues connections
 // instead of refusing them).
 //
-// Bound with SO_REUSEPORT, so that `pounce upgrade`'s new supervisor can bind its own socket while
-// this one still serves (between the two supervisors' sockets, tcp_migrate_req matters again, once
-// per upgrade). Bound before keepListeningSocketsOpen's wrap is installed: it is not an inherited
-// socket to hand over; the supervisor closes it when it exits.
+// `pounce upgrade` hands this socket to the new supervisor (its descriptor, inherited at spawn),
+// which adopts it instead of binding: the new generation of threads accepts from the very socket
+// and queue the old one did, so nothing queued is lost and tcp_migrate_req plays no part. Made
+// before keepListeningSocketsOpen's wrap is installed (that wrap is for the cluster's shared
+// handles); the supervisor closes its descriptor when it exits.
 
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';
@@ -28,8 +29,14 @@ const createServerHandle = () =>
 /** False when this Node lacks the internal: threads then bind their own SO_REUSEPORT sockets. */
 export const threadListenerAvailable = () => typeof createServerHandle() === 'function';
 
-/** A bound TCP handle for host:port (close() it on exit), or undefined if !threadListenerAvailable(). */
-export async function bindThreadListener(host: string, port: number): Promise<{ close(): void } | undefined> {
+/** The socket threads listen on: close() it on exit; `fd` is what an upgrade hands over. */
+export interface ThreadListener {
+  readonly fd: number;
+  close(): void;
+}
+
+/** A bound TCP handle for host:port, or undefined if !threadListenerAvailable(). */
+export async function bindThreadListener(host: string, port: number): Promise<ThreadListener | undefined> {
   const create = createServerHandle();
   if (typeof create !== 'function') return undefined;
   const family = net.isIP(host);
@@ -37,5 +44,21 @@ export async function bindThreadListener(host: string, port: number): Promise<{ 
   const handle = create(address.address, port, address.family, undefined, UV_TCP_REUSEPORT);
   if (typeof handle === 'number')
     throw pounceError('LISTEN', { target: `${host}:${port}`, reason: `bind: ${getSystemErrorName(handle)}` });
-  return handle as { close(): void };
+  return handle as ThreadListener;
+}
+
+/**
+ * The previous supervisor's listener, inherited as descriptor `fd` (`pounce upgrade`), or undefined
+ * if !threadListenerAvailable() (then the previous one had none to hand over either).
+ */
+export function adoptThreadListener(fd: number): ThreadListener | undefined {
+  const create = createServerHandle();
+  if (typeof create !== 'function') return undefined;
+  const handle = create(null, null, null, fd);
+  if (typeof handle === 'number')
+    throw pounceError('LISTEN', {
+      target: `fd ${fd}`,
+      reason: `inherited socket: ${getSystemErrorName(handle)}`,
+    });
+  return handle as ThreadListener;
 }

@@ -131,7 +131,9 @@ export class Upgrader {
       return refuse(
         this.#o.config.scheduling === 'round-robin'
           ? 'with scheduling round-robin the listening socket lives inside Node’s cluster module, where pounce cannot hand it over — use scheduling shared (the default)'
-          : 'no listening socket to hand over',
+          : this.#o.config.workerMode === 'thread'
+            ? 'the threads listen on sockets of their own (this Node lacks net._createServerHandle), so there is no one socket to hand over'
+            : 'no listening socket to hand over',
       );
     }
     log.event('upgradeRequested', { via });
