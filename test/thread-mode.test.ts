@@ -8,25 +8,29 @@
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { summarize } from '../bench/load-generator.ts';
+import { request } from './helpers/http.ts';
 import { freePort, loadChild } from './helpers/modes.ts';
 import { netns, netnsUnavailable } from './helpers/netns.ts';
 import {
   CLI,
   control,
   FIXTURES,
-  runPounce,
+  POUNCE_COMMAND,
   type SpawnOptions,
   scratchDir,
   serverStatus,
+  spawnPounce,
   startServer,
   waitFor,
 } from './helpers/pounce.ts';
 import { ReloadableApp, reloadEachVersion } from './helpers/reloadable-app.ts';
 
 const APP = path.join(FIXTURES, 'threads/app.mjs');
+const LAUNCHER = path.join(FIXTURES, 'ops/socket-launcher.py');
 const RELOADS = 20;
 
 /** GET on a fresh connection (the kernel picks a thread per connection). */
@@ -131,16 +135,53 @@ describe('thread mode', () => {
     assert.equal(existsSync(`/proc/${host}`), false);
   });
 
-  test('uds, fd and port 0 are refused in thread mode', async (t) => {
-    for (const flags of [
-      ['--uds', '/tmp/pounce-thread.sock'],
-      ['--fd', '3'],
-      ['--port', '0'],
-    ]) {
-      const run = await runPounce(t, ['check', APP, '--worker-mode', 'thread', ...flags]);
-      assert.notEqual(run.code, 0, flags.join(' '));
-      assert.match(run.stderr, /workerMode "thread"/);
-    }
+  test('port 0, a unix socket and a socket-activated one: the supervisor holds it, every thread serves it, across a reload', async (t) => {
+    const app = new ReloadableApp('v1');
+    const threads = ['--worker-mode', 'thread', '--workers', '2'];
+    // Port 0 (startServer's default): the kernel picks the port once, for every thread.
+    const anyPort = await startServer(t, app.file, threads);
+    assert.notEqual(anyPort.port, 0);
+    // A unix socket, bound by the supervisor and removed when it exits.
+    const uds = path.join(scratchDir(t, 'pounce-thread-uds-'), 'app.sock');
+    const onUds = await startServer(t, app.file, [...threads, '--uds', uds]);
+    assert.equal(onUds.url, `unix:${uds}`);
+    const viaUds = () => request('http://localhost/version', { socket: net.connect(uds) });
+    // Socket activation: the launcher's socket, adopted by the supervisor.
+    const launched = spawnPounce(t, ['--', ...POUNCE_COMMAND, 'serve', app.file, ...threads], {
+      command: ['python3', LAUNCHER, '--tcp', '127.0.0.1:0'],
+    });
+    const launchedPort = Number((await launched.waitForEvent('launcher-listening')).port);
+    await launched.waitForEvent('listening');
+    const activated = `http://127.0.0.1:${launchedPort}`;
+
+    assert.equal((await request(`${anyPort.url}/version`)).body, 'v1');
+    assert.equal((await viaUds()).body, 'v1');
+    assert.equal((await request(`${activated}/version`)).body, 'v1');
+    app.write('v2');
+    anyPort.signal('SIGHUP');
+    onUds.signal('SIGHUP');
+    // pounce, not the launcher (whose child it is).
+    process.kill(Number((await launched.waitForEvent('launcher-started')).pid), 'SIGHUP');
+    for (const server of [anyPort, onUds, launched]) await server.waitForEvent('reloadComplete');
+    assert.equal((await request(`${anyPort.url}/version`)).body, 'v2');
+    assert.equal((await viaUds()).body, 'v2');
+    assert.equal((await request(`${activated}/version`)).body, 'v2');
+
+    onUds.signal('SIGTERM');
+    assert.equal((await onUds.exited).code, 0);
+    assert.ok(!existsSync(uds), 'the socket file is removed at exit');
+  });
+
+  test('socket activation with two sockets is refused in thread mode, which serves one', async (t) => {
+    const launched = spawnPounce(t, ['--', ...POUNCE_COMMAND, 'serve', APP, '--worker-mode', 'thread'], {
+      command: ['python3', LAUNCHER, '--tcp', '127.0.0.1:0', '--tcp', '127.0.0.1:0'],
+    });
+    const exited = await launched.waitForEvent('launcher-exited');
+    assert.notEqual(exited.status, 0);
+    assert.match(
+      launched.stderr(),
+      /socket activation with 2 sockets .*workerMode "thread", which serves one/,
+    );
   });
 
   test('a thread stuck in a busy loop misses its heartbeat: replaced, then terminated; the other thread is left alone', async (t) => {

@@ -22,7 +22,7 @@ import { carryCounters, receiveCounters } from '../metrics/upgrade-carry.ts';
 import { type KeptSockets, keepListeningSocketsOpen } from '../supervisor/listening-sockets.ts';
 import { migrateReqWarning } from '../supervisor/migrate-req.ts';
 import { Supervisor } from '../supervisor/supervisor.ts';
-import { adoptThreadListener, bindThreadListener } from '../supervisor/thread-listener.ts';
+import { openThreadListener, threadListenerAvailable } from '../supervisor/thread-listener.ts';
 import { threadWorkers } from '../supervisor/thread-transport.ts';
 import { describeFds, takeListenFds } from '../systemd/listen-fds.ts';
 import { linkSystemd, TRANSPORT_ENV } from '../systemd/service.ts';
@@ -83,12 +83,12 @@ async function serve(args: ParsedArgs, successor: SuccessorLink | undefined): Pr
   const threadMode = config.workerMode === 'thread';
   // Thread mode: an upgrade hands over the previous supervisor's thread listener (adopted below);
   // the workers themselves inherit no socket. Socket activation is not supported there.
-  const handedThreadListener = threadMode ? handover?.fds[0] : undefined;
   const activated = handover ? [] : inheritedListeners(config, log);
-  if (threadMode && activated.length > 0)
+  if (threadMode && activated.length > 1)
     throw configError(
-      'Unsupported socket activation (LISTEN_FDS) with workerMode "thread": use workerMode "process"',
+      `Unsupported socket activation with ${activated.length} sockets (LISTEN_FDS) with workerMode "thread", which serves one: use workerMode "process"`,
     );
+  const handedThreadListener = threadMode ? (handover?.fds[0] ?? activated[0]) : undefined;
   const inheritedFds = threadMode ? [] : (handover?.fds ?? activated);
   await checkListenAddress(config, cwd, inheritedFds.length > 0 || handedThreadListener !== undefined);
 
@@ -99,11 +99,9 @@ async function serve(args: ParsedArgs, successor: SuccessorLink | undefined): Pr
   cluster.setupPrimary({ exec: workerEntry(), execArgv: process.execArgv, silent: false });
   // Thread mode: the supervisor holds the listening socket and sends it with every thread
   // (supervisor/thread-listener.ts); made before the kept-sockets wrap is installed.
-  const threadListener = !threadMode
-    ? undefined
-    : handedThreadListener
-      ? adoptThreadListener(handedThreadListener.fd)
-      : await bindThreadListener(config.host, config.port);
+  const threadListener = threadMode
+    ? await openThreadListener(config, cwd, handedThreadListener?.fd)
+    : undefined;
   // The listening sockets stay open while no worker is alive (see supervisor/listening-sockets.ts).
   const keptSockets = keepListeningSocketsOpen();
   if (!keptSockets) log.event('listeningSocketsUnprotected');
@@ -316,10 +314,18 @@ function pickEnv(env: NodeJS.ProcessEnv, names: string[]): Record<string, string
  * them is better than accepting a setting that silently does nothing.
  */
 export function assertAvailable(config: Config): void {
-  const missing: [boolean, string][] = [
-    [config.workerMode === 'thread' && config.uds !== undefined, 'uds with workerMode "thread"'],
-    [config.workerMode === 'thread' && config.fd !== undefined, 'fd with workerMode "thread"'],
-    [config.workerMode === 'thread' && config.port === 0, 'port 0 with workerMode "thread"'],
-  ];
-  for (const [set, what] of missing) if (set) throw configError(`Unsupported ${what}`);
+  // Thread mode without a supervisor-held socket (thread-listener.ts): each thread binds host:port.
+  if (config.workerMode !== 'thread' || threadListenerAvailable()) return;
+  const what =
+    config.uds !== undefined
+      ? 'uds'
+      : config.fd !== undefined
+        ? 'fd'
+        : config.port === 0
+          ? 'port 0'
+          : undefined;
+  if (what)
+    throw configError(
+      `Unsupported ${what} with workerMode "thread" on this Node (it lacks net._createServerHandle)`,
+    );
 }

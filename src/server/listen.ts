@@ -5,9 +5,13 @@ import net, { type AddressInfo } from 'node:net';
 import { pounceError } from '../errors.ts';
 import type { NodeServer } from './create-server.ts';
 
-/** `reusePort`: thread mode, where every thread has its own SO_REUSEPORT listener on the address. */
+/**
+ * `reusePort`: thread mode, where every thread has its own SO_REUSEPORT listener on the address.
+ * `path` with `fd`: a unix socket the descriptor is bound to (thread mode's supervisor-held socket),
+ * which the server cannot tell from the descriptor alone.
+ */
 export type ListenTarget =
-  | { fd: number }
+  | { fd: number; path?: string }
   | { path: string }
   | { host: string; port: number; reusePort?: boolean };
 
@@ -78,7 +82,7 @@ export function closeListener(server: NodeServer): Promise<void> {
 }
 
 function describeTarget(target: ListenTarget): string {
-  if ('fd' in target) return `inherited fd ${target.fd}`;
+  if ('fd' in target) return target.path === undefined ? `inherited fd ${target.fd}` : `unix:${target.path}`;
   if ('path' in target) return `unix socket ${target.path}`;
   return `${target.host}:${target.port}`;
 }

@@ -40,7 +40,8 @@ export interface RunningServer {
 export function listenTarget(
   config: Pick<Config, 'fd' | 'uds' | 'host' | 'port' | 'workerMode'>,
 ): ListenTarget {
-  if (config.fd !== undefined) return { fd: config.fd };
+  if (config.fd !== undefined)
+    return config.uds === undefined ? { fd: config.fd } : { fd: config.fd, path: config.uds };
   if (config.uds !== undefined) return { path: config.uds };
   if (config.workerMode === 'thread') return { host: config.host, port: config.port, reusePort: true };
   return { host: config.host, port: config.port };

@@ -16,7 +16,9 @@
 
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';
+import path from 'node:path';
 import { getSystemErrorName } from 'node:util';
+import type { Config } from '../config/options.ts';
 import { pounceError } from '../errors.ts';
 import type { CreateServerHandle } from './listening-sockets.ts';
 
@@ -35,30 +37,39 @@ export interface ThreadListener {
   close(): void;
 }
 
-/** A bound TCP handle for host:port, or undefined if !threadListenerAvailable(). */
-export async function bindThreadListener(host: string, port: number): Promise<ThreadListener | undefined> {
-  const create = createServerHandle();
-  if (typeof create !== 'function') return undefined;
-  const family = net.isIP(host);
-  const address = family === 0 ? await lookup(host) : { address: host, family };
-  const handle = create(address.address, port, address.family, undefined, UV_TCP_REUSEPORT);
-  if (typeof handle === 'number')
-    throw pounceError('LISTEN', { target: `${host}:${port}`, reason: `bind: ${getSystemErrorName(handle)}` });
-  return handle as ThreadListener;
-}
-
 /**
- * The previous supervisor's listener, inherited as descriptor `fd` (`pounce upgrade`), or undefined
- * if !threadListenerAvailable() (then the previous one had none to hand over either).
+ * The socket for the threads, or undefined if !threadListenerAvailable(): adopted when the
+ * supervisor inherited one (`inheritedFd`: the previous supervisor's on `pounce upgrade`, or socket
+ * activation's), else the `fd` option's, else bound to `uds` (resolved against `cwd`; closing the
+ * handle on exit unlinks the path) or to host:port (port 0: the kernel picks one, which the threads
+ * report as they listen).
  */
-export function adoptThreadListener(fd: number): ThreadListener | undefined {
+export async function openThreadListener(
+  config: Pick<Config, 'fd' | 'uds' | 'host' | 'port'>,
+  cwd: string,
+  inheritedFd: number | undefined,
+): Promise<ThreadListener | undefined> {
   const create = createServerHandle();
   if (typeof create !== 'function') return undefined;
-  const handle = create(null, null, null, fd);
-  if (typeof handle === 'number')
-    throw pounceError('LISTEN', {
-      target: `fd ${fd}`,
-      reason: `inherited socket: ${getSystemErrorName(handle)}`,
-    });
+  const fd = inheritedFd ?? config.fd;
+  let handle: unknown;
+  let target: string;
+  if (fd !== undefined) {
+    target = `fd ${fd}`;
+    handle = create(null, null, null, fd);
+  } else if (config.uds !== undefined) {
+    target = `unix socket ${config.uds}`;
+    // port and addressType -1: a unix socket (Pipe) handle, bound to the path.
+    handle = create(path.resolve(cwd, config.uds), -1, -1, undefined);
+  } else {
+    target = `${config.host}:${config.port}`;
+    const family = net.isIP(config.host);
+    const address = family === 0 ? await lookup(config.host) : { address: config.host, family };
+    handle = create(address.address, config.port, address.family, undefined, UV_TCP_REUSEPORT);
+  }
+  if (typeof handle === 'number') {
+    const step = fd === undefined ? 'bind' : 'adopt';
+    throw pounceError('LISTEN', { target, reason: `${step}: ${getSystemErrorName(handle)}` });
+  }
   return handle as ThreadListener;
 }
