@@ -81,8 +81,8 @@ async function serve(args: ParsedArgs, successor: SuccessorLink | undefined): Pr
   const watch = config.reload ? await import('../watch/watcher.ts') : undefined;
   watch?.watchedDirs(cwd, config.reloadDirs);
   const threadMode = config.workerMode === 'thread';
-  // Thread mode: an upgrade hands over the previous supervisor's thread listener (adopted below);
-  // the workers themselves inherit no socket. Socket activation is not supported there.
+  // Thread mode: the supervisor adopts (below) the previous supervisor's listener on an upgrade, or
+  // the one socket of socket activation; the threads themselves inherit no socket.
   const activated = handover ? [] : inheritedListeners(config, log);
   if (threadMode && activated.length > 1)
     throw configError(

@@ -1,6 +1,7 @@
 // Thread mode's listening socket, held by the supervisor as in process mode. The supervisor binds
-// host:port once (net._createServerHandle, the internal cluster uses for the same thing: a bound
-// socket that does not accept) and sends it with every thread's spawn to the worker host, which
+// host:port or uds once, or adopts the socket it inherited (fd, socket activation, an upgrade),
+// through net._createServerHandle (the internal cluster uses for the same thing: a bound socket
+// that does not accept), and sends it with every thread's spawn to the worker host, which
 // receives it as a descriptor of its own (a new fd for the same socket, SCM_RIGHTS); the thread
 // listens on that fd. All threads then accept from one socket and one queue, like process mode's
 // shared scheduling: a retiring thread closes only its own descriptor, and what is queued stays
