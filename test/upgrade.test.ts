@@ -7,12 +7,13 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, type TestContext, test } from 'node:test';
 import { mixedLoad, summarize } from '../bench/load-generator.ts';
 import type { ServerStatus } from '../src/control/protocol.ts';
+import { UPGRADE_FAULT_ENV } from '../src/upgrade/protocol.ts';
 import { request } from './helpers/http.ts';
 import { freePort } from './helpers/modes.ts';
 import { notifySocket } from './helpers/notify-socket.ts';
@@ -245,6 +246,37 @@ describe('pounce upgrade', () => {
     const { after: upgraded } = await upgrade(t, server);
     assert.equal(upgraded.upgrades, 1);
     assert.equal((await request(`${server.url}/version`)).body, 'v3');
+  });
+
+  test('a new supervisor that dies after moving its control socket and writing its pid: the old one takes both back and keeps serving', async (t) => {
+    const pidFile = path.join(scratchDir(t, 'pounce-upgrade-'), 'pounce.pid');
+    const app = new ReloadableApp('v1');
+    const server = await startServer(t, app.file, ['--pid-file', pidFile, '--workers', '2'], {
+      env: { [UPGRADE_FAULT_ENV]: 'die-after-move' },
+    });
+    const before = await serverStatus(t, server);
+    const failed = await control(t, server, 'upgrade');
+    assert.equal(failed.code, 1, failed.stdout);
+    assert.match(failed.stderr, /did not take over the control socket and pid file/);
+    // pounce upgrade answers once the old supervisor has taken both back: they name it again, and
+    // the CLI finds it, by the socket and by the pid file.
+    assert.equal(readFileSync(pidFile, 'utf8'), `${before.pid}\n`);
+    const after = await serverStatus(t, server);
+    assert.equal(after.pid, before.pid);
+    assert.equal(after.state, 'serving');
+    const checked = await control(t, server, 'status', ['--pid-file', pidFile]);
+    assert.equal(checked.code, 0, checked.stderr);
+    assert.equal((await request(`${server.url}/version`)).body, 'v1');
+    assert.deepEqual(
+      readdirSync(path.dirname(server.control)).filter((f) => f.startsWith('.')),
+      [],
+      'no staging socket left behind',
+    );
+    assert.ok(server.logs.some((l) => l.event === 'controlReclaimed'));
+    const stopped = await control(t, server, 'stop');
+    assert.equal(stopped.code, 0, stopped.stderr);
+    assert.equal((await server.exited).code, 0);
+    assert.ok(!existsSync(pidFile) && !existsSync(server.control), 'both removed at the end');
   });
 
   test('a second upgrade during one is refused; SIGUSR2 upgrades too', async (t) => {

@@ -14,7 +14,7 @@ import type { Config } from '../config/options.ts';
 import { controlSocketLocation } from '../control/protocol.ts';
 import { startControlServer } from '../control/server.ts';
 import { configError, PounceError } from '../errors.ts';
-import { writePidFile } from '../fs/pid-file.ts';
+import { reclaimPidFile, writePidFile } from '../fs/pid-file.ts';
 import type { InheritedFd } from '../ipc/messages.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
 import type { MetricsEndpoint } from '../metrics/metrics-server.ts';
@@ -26,7 +26,7 @@ import { openThreadListener, threadListenerAvailable } from '../supervisor/threa
 import { threadWorkers } from '../supervisor/thread-transport.ts';
 import { describeFds, takeListenFds } from '../systemd/listen-fds.ts';
 import { linkSystemd, TRANSPORT_ENV } from '../systemd/service.ts';
-import { stagingSocketPath, takeHandover } from '../upgrade/protocol.ts';
+import { stagingSocketPath, takeHandover, UPGRADE_FAULT_ENV } from '../upgrade/protocol.ts';
 import { SuccessorLink } from '../upgrade/successor.ts';
 import { Upgrader } from '../upgrade/upgrader.ts';
 import { loadCommandConfig, type ParsedArgs } from './args.ts';
@@ -166,6 +166,10 @@ async function serve(args: ParsedArgs, successor: SuccessorLink | undefined): Pr
       await systemd?.flush(5000);
     },
     onCutoverUndone: () => systemd?.takeBack(),
+    reclaim: async () => {
+      await control?.reclaim();
+      if (config.pidFile) reclaimPidFile(path.resolve(cwd, config.pidFile), config.pidFile, log);
+    },
     // What the new supervisor owns now (control socket, pid file, listening sockets: closing a unix
     // socket's handle would unlink its path) is left as it is: the process just exits, once the
     // requests that reached its control socket before it moved are answered and its last counters
@@ -254,6 +258,7 @@ async function serve(args: ParsedArgs, successor: SuccessorLink | undefined): Pr
     writePid();
     if (successor.handover.controlSocket) control?.moveTo(controlLocation.path);
     else control?.close();
+    if (process.env[UPGRADE_FAULT_ENV] === 'die-after-move') process.kill(process.pid, 'SIGKILL');
     linkToSystemd();
     successor.tookOver();
     log.event('upgradeTookOver', { previousPid: successor.handover.previousPid });

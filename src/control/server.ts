@@ -1,6 +1,6 @@
 // The supervisor's end of the control channel (see protocol.ts).
 
-import { chmodSync, existsSync, lstatSync, renameSync, type Stats, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, renameSync, rmSync, type Stats, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { configError, PounceError, pounceError } from '../errors.ts';
@@ -27,6 +27,13 @@ export interface ControlServer {
    * one of the two supervisors always answers.
    */
   moveTo(target: string): void;
+  /**
+   * Puts this supervisor's socket back at its path if the path no longer names it: after an upgrade
+   * whose new supervisor moved its own socket there (moveTo) and then failed, that socket is dead
+   * or gone, and this one's listener has no path left. Listens anew and renames the new socket over
+   * the path. Returns whether it had to.
+   */
+  reclaim(): Promise<boolean>;
   /**
    * Resolves once every connection accepted so far has been answered and closed, or after
    * `timeoutMs`: a supervisor that hands over must not exit in the middle of answering a request
@@ -93,31 +100,50 @@ export async function startControlServer(
   const open = new Set<net.Socket>();
   const whenIdle: (() => void)[] = [];
   const figures = new StatusFigures(supervisor);
-  const server = net.createServer((connection) => {
+  const onConnection = (connection: net.Socket) => {
     open.add(connection);
     connection.once('close', () => {
       open.delete(connection);
       if (open.size === 0) for (const resolve of whenIdle.splice(0)) resolve();
     });
     serveConnection(connection, supervisor, figures, log, upgrader);
-  });
+  };
+  let server: net.Server;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(socketPath, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    server = await listenPrivately(socketPath, onConnection);
   } catch (err) {
     throw configError(
       `Invalid control socket ${socketPath}: cannot listen on it (${(err as Error).message})`,
     );
   }
-  chmodSync(socketPath, 0o600);
-  server.unref();
+  /** The inode of the socket file this server made: how reclaim() knows the path still names it. */
+  let inode = lstatSync(socketPath).ino;
   log.event('controlListening', { path: socketPath });
+  const reclaimPath = async () => {
+    // Short, next to the real path (one rename), and not a successor's staging name.
+    const staging = path.join(path.dirname(socketPath), `.reclaim-${process.pid}.sock`);
+    rmSync(staging, { force: true });
+    const fresh = await listenPrivately(staging, onConnection);
+    // Closing the orphaned listener makes libuv unlink the path it was bound to — the real path,
+    // where the failed successor's socket is (or nothing): before the rename, not after it.
+    server.close();
+    renameSync(staging, socketPath);
+    server = fresh;
+    inode = lstatSync(socketPath).ino;
+  };
   return {
+    async reclaim() {
+      if (lstatOrUndefined(socketPath)?.ino === inode) return false;
+      try {
+        await reclaimPath();
+      } catch (err) {
+        log.event('controlReclaimFailed', { path: socketPath, error: (err as Error).message });
+        return false;
+      }
+      log.event('controlReclaimed', { path: socketPath });
+      return true;
+    },
+
     answered(timeoutMs) {
       if (open.size === 0) return Promise.resolve();
       return new Promise((resolve) => {
@@ -141,6 +167,24 @@ export async function startControlServer(
       }
     },
   };
+}
+
+/** A listening unix socket at `socketPath`, readable and writable by this user only, unref'd. */
+async function listenPrivately(
+  socketPath: string,
+  onConnection: (c: net.Socket) => void,
+): Promise<net.Server> {
+  const server = net.createServer(onConnection);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  chmodSync(socketPath, 0o600);
+  server.unref();
+  return server;
 }
 
 function lstatOrUndefined(p: string): Stats | undefined {

@@ -7,9 +7,19 @@
 // so it is opened non-blocking and refused), or a hard link to a file of this user (pounce would
 // overwrite that file through it, so a file with more than one link is refused).
 
-import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, openSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  ftruncateSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import { configError, PounceError } from '../errors.ts';
+import type { Logger } from '../log/logger.ts';
 import { checkTrustedPath } from './private-dir.ts';
 
 export function writePidFile(file: string, shownAs: string): void {
@@ -63,5 +73,24 @@ function isSymlink(file: string): boolean {
     return lstatSync(file).isSymbolicLink();
   } catch {
     return false;
+  }
+}
+
+/**
+ * After an upgrade whose new supervisor wrote its pid and then failed to take over: the pid file
+ * names this process again (rewritten only if it names another; a failure is logged, not thrown —
+ * the server keeps serving).
+ */
+export function reclaimPidFile(file: string, shownAs: string, log: Logger): void {
+  try {
+    if (readFileSync(file, 'utf8') === `${process.pid}\n`) return;
+  } catch {
+    // gone (the new supervisor removed it as it exited): write it again
+  }
+  try {
+    writePidFile(file, shownAs);
+    log.event('pidFileReclaimed', { file });
+  } catch (err) {
+    log.event('pidFileReclaimFailed', { file, error: (err as Error).message });
   }
 }

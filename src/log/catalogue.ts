@@ -293,6 +293,22 @@ export const catalogue = {
   metricsListening: event<{ url: string }>('info', (f) => `Metrics at ${f.url}`),
   metricsError: event<{ error: string }>('warn', (f) => `Metrics endpoint error: ${f.error}`),
   controlListening: event<{ path: string }>('debug', (f) => `Control socket listening at ${f.path}`),
+  pidFileReclaimed: event<{ file: string }>(
+    'warn',
+    (f) => `Pid file ${f.file} names this supervisor again (the new one failed to take over)`,
+  ),
+  pidFileReclaimFailed: event<{ file: string; error: string }>(
+    'error',
+    (f) => `Pid file ${f.file} could not be rewritten after a failed take-over: ${f.error}`,
+  ),
+  controlReclaimFailed: event<{ path: string; error: string }>(
+    'error',
+    (f) => `Control socket ${f.path} could not be taken back after a failed take-over: ${f.error}`,
+  ),
+  controlReclaimed: event<{ path: string }>(
+    'warn',
+    (f) => `Control socket ${f.path} taken back from the new supervisor that failed to take over`,
+  ),
   controlUnavailable: event<{ path: string; error: string }>(
     'warn',
     (f) =>

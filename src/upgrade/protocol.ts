@@ -29,6 +29,12 @@ import type { InheritedFd } from '../ipc/messages.ts';
 import type { CarriedCounters } from '../metrics/server-metrics.ts';
 
 export const UPGRADE_ENV = 'POUNCE_INTERNAL_UPGRADE';
+/**
+ * Test hook (fault injection): `die-after-move` makes a new supervisor kill itself (SIGKILL) right
+ * after it wrote the pid file and moved its control socket over the old one's, before it reports
+ * the take-over: the failure the old supervisor must recover from (Upgrader's reclaim).
+ */
+export const UPGRADE_FAULT_ENV = 'POUNCE_INTERNAL_UPGRADE_FAULT';
 
 /** The fd the first listening socket has in the new supervisor (0-2 are stdio, 3 the IPC channel). */
 export const FIRST_HANDED_FD = 4;

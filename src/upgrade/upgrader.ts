@@ -61,6 +61,11 @@ export interface UpgraderOptions {
   onCutover: (successorPid: number) => void | Promise<void>;
   /** The cutover failed after onCutover: systemd's main pid is this process again. */
   onCutoverUndone: () => void;
+  /**
+   * The take-over failed and the new supervisor has exited: it may have moved its control socket
+   * over this one's and written its pid into the pid file before it failed. Put both back.
+   */
+  reclaim: () => Promise<void>;
   /** This supervisor's workers have drained after the hand-over: exit (keeping what is the new one's). */
   exit: (code: number) => void;
 }
@@ -260,6 +265,7 @@ export class Upgrader {
       this.#successorPid = undefined;
       o.onCutoverUndone();
       await this.#stopSuccessor(child, events.exited, pid);
+      await o.reclaim();
       return { ok: false, reason: 'the new supervisor did not take over the control socket and pid file' };
     }
     this.#handedOver = true;
