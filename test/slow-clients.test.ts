@@ -16,8 +16,13 @@ const APP = appPath('node-listener.ts');
 /** The slack every bound is held to: Node and pounce check their timeouts every 0.5 s. */
 const SLACK_MS = 1000;
 
-/** Milliseconds until the server closes `socket`. */
+/**
+ * Milliseconds until the server closes `socket`. What the server sends first (a 408, when Node's
+ * own headersTimeout check comes before pounce's sweep) is read and dropped: a socket whose received
+ * bytes nobody reads never sees the end of the stream, and so never closes.
+ */
 async function msUntilClosed(socket: net.Socket, since: number): Promise<number> {
+  socket.resume();
   await closed(socket);
   return Date.now() - since;
 }
@@ -69,6 +74,46 @@ describe('slow and silent clients', () => {
     const { ms, answer } = await drip(t, server.port, 'GET / HTTP/1.1\r\nHost: x\r\n', 'X', 200);
     assertWithin(ms, 2000, 'slowloris');
     assert.match(answer, /^HTTP\/1\.1 408 /);
+  });
+
+  test('slowloris that keeps sending after its 408: the answer arrives with a clean end, no reset, and nothing it sends later reaches the app', async (t) => {
+    const server = await startServer(t, APP, ['--headers-timeout', '2', '--access-log']);
+    // allowHalfOpen: the client goes on sending after the server's end of the stream, as a slow
+    // client that has not read yet does.
+    const socket = net.connect({ port: server.port, host: '127.0.0.1', allowHalfOpen: true });
+    let answer = '';
+    let ended = false;
+    let failure: Error | undefined;
+    socket.setEncoding('latin1').on('data', (c: string) => {
+      answer += c;
+    });
+    socket.on('end', () => {
+      ended = true;
+    });
+    socket.on('error', (err) => {
+      failure = err;
+    });
+    socket.write('GET /after-408 HTTP/1.1\r\nHost: x\r\n');
+    const timer = setInterval(() => {
+      if (socket.writable) socket.write('X-Slow: 1\r\n');
+    }, 200);
+    t.after(() => {
+      clearInterval(timer);
+      socket.destroy();
+    });
+    await waitFor('the 408 and the end of the stream', () => ended || failure !== undefined);
+    assert.equal(failure, undefined, 'no reset before the answer was read');
+    assert.match(answer, /^HTTP\/1\.1 408 Request Timeout\r\n/);
+    // Half a second on: the rest of the header section, as a request the app would serve.
+    await new Promise((r) => setTimeout(r, 500));
+    socket.write('\r\n');
+    await new Promise((r) => setTimeout(r, 500));
+    clearInterval(timer);
+    assert.equal(failure, undefined, 'no reset while the server lingers');
+    assert.equal(answer.match(/HTTP\/1\.1/g)?.length, 1, `one answer only: ${JSON.stringify(answer)}`);
+    assert.ok(!server.logs.some((l) => l.event === 'access'), 'the app saw no request');
+    socket.end();
+    await closed(socket);
   });
 
   test('a request body that crawls is cut at requestTimeout (+ ≤ 1 s) with 503', async (t) => {
@@ -139,6 +184,8 @@ describe('slow and silent clients', () => {
           // connects only when the client retries it.
           const entry: (typeof silent)[number] = { socket, opened: Date.now(), connected: false };
           socket.on('error', () => {});
+          // Silent, but reading: see msUntilClosed.
+          socket.resume();
           // A SYN the kernel keeps dropping would be retried for two minutes: give up on it sooner.
           socket.setTimeout(10_000, () => socket.destroy());
           await new Promise<void>((resolve) => {

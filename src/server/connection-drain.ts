@@ -25,6 +25,7 @@ import type { Http2ServerRequest, ServerHttp2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Logger } from '../log/logger.ts';
 import { settleWithin, TIMED_OUT } from '../timeout.ts';
+import { answerClientErrors } from './client-errors.ts';
 import { connState, kState, type TrackedSession, type TrackedSocket } from './connection-state.ts';
 import type { CreatedServer, NodeServer } from './create-server.ts';
 import type { DrainPolicy } from './drain-policy.ts';
@@ -96,6 +97,7 @@ export class ConnectionDrain {
       else this.#log.event('serverError', { error: err.message });
     });
     if (created.protocol === 'h2') server.on('session', this.#onSession);
+    answerClientErrors(server);
   }
 
   get phase(): DrainPhase {
