@@ -5,10 +5,12 @@
 import type { Supervisor } from '../supervisor/supervisor.ts';
 
 export function relayServerEvents(supervisor: Supervisor): void {
-  let startedAt = performance.now();
-  const seconds = () => Math.round(performance.now() - startedAt) / 1000;
+  // process.uptime() (monotonic), not performance.now(): the global `performance` would load Node's
+  // perf_hooks into the supervisor for one subtraction.
+  let startedAt = process.uptime();
+  const seconds = () => Math.round((process.uptime() - startedAt) * 1000) / 1000;
   supervisor.on('reloadStarted', ({ generation }) => {
-    startedAt = performance.now();
+    startedAt = process.uptime();
     supervisor.tellWorkers({ type: 'reloadStarted', generation });
   });
   supervisor.on('reloadFinished', (outcome) =>

@@ -3,9 +3,10 @@
 // owner can enter (checked, not assumed: see fs/private-dir.ts), and is itself readable only by
 // its owner.
 
-import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import type { Config } from '../config/options.ts';
 import { configError } from '../errors.ts';
 import { socketPathTooLong } from '../fs/socket-path.ts';
@@ -82,7 +83,10 @@ export function controlSocketLocation(
     : config.fd !== undefined
       ? `fd:${config.fd}`
       : `${config.host}:${config.port}`;
-  const key = createHash('sha256').update(`${cwd}\0${address}`).digest('hex').slice(0, 16);
+  // SHA-256 keeps the name every pounce version derives (a newer client finds an older server, and
+  // an upgrade keeps the socket where it was); no secret is involved, so a pure-JS hash does: it
+  // spares the supervisor node:crypto (OpenSSL's initialisation and ~25 internal modules, ~2.5 MB RSS).
+  const key = bytesToHex(sha256(utf8ToBytes(`${cwd}\0${address}`))).slice(0, 16);
   const derived = path.join(controlDirectory(), `${key}.sock`);
   const tooLong = socketPathTooLong(derived);
   if (tooLong)

@@ -37,11 +37,12 @@ export class StatusFigures {
   constructor(supervisor: Supervisor) {
     this.#supervisor = supervisor;
     supervisor.on('reloadStarted', () => {
-      this.#reloadStartedAt = performance.now();
+      // process.uptime() (monotonic), not performance.now(): see app/server-events-relay.ts.
+      this.#reloadStartedAt = process.uptime();
     });
     supervisor.on('reloadFinished', (outcome) => {
-      const started = this.#reloadStartedAt ?? performance.now();
-      const seconds = Math.round(performance.now() - started) / 1000;
+      const started = this.#reloadStartedAt ?? process.uptime();
+      const seconds = Math.round((process.uptime() - started) * 1000) / 1000;
       const at = new Date().toISOString();
       this.lastReload = outcome.ok
         ? { at, ok: true, seconds, generation: outcome.generation }

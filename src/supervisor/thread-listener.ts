@@ -15,7 +15,6 @@
 // before keepListeningSocketsOpen's wrap is installed (that wrap is for the cluster's shared
 // handles); the supervisor closes its descriptor when it exits.
 
-import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { getSystemErrorName } from 'node:util';
@@ -65,7 +64,11 @@ export async function openThreadListener(
   } else {
     target = `${config.host}:${config.port}`;
     const family = net.isIP(config.host);
-    const address = family === 0 ? await lookup(config.host) : { address: config.host, family };
+    // node:dns/promises only for a host name, in thread mode: a default supervisor never loads it.
+    const address =
+      family === 0
+        ? await (await import('node:dns/promises')).lookup(config.host)
+        : { address: config.host, family };
     handle = create(address.address, config.port, address.family, undefined, UV_TCP_REUSEPORT);
   }
   if (typeof handle === 'number') {
