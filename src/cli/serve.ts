@@ -19,6 +19,7 @@ import type { InheritedFd } from '../ipc/messages.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
 import type { MetricsEndpoint } from '../metrics/metrics-server.ts';
 import { carryCounters, receiveCounters } from '../metrics/upgrade-carry.ts';
+import { compactHeapSoon } from '../supervisor/compact-heap.ts';
 import { type KeptSockets, keepListeningSocketsOpen } from '../supervisor/listening-sockets.ts';
 import { migrateReqWarning } from '../supervisor/migrate-req.ts';
 import { Supervisor } from '../supervisor/supervisor.ts';
@@ -35,6 +36,9 @@ import { checkListenAddress } from './listen-checks.ts';
 
 /** How long a supervisor that handed over waits for its last control answers before it exits. */
 const CONTROL_ANSWER_WAIT_MS = 3_000;
+
+/** How long after it serves the supervisor compacts its heap (a moment for the startup's tail). */
+const COMPACT_HEAP_DELAY_MS = 100;
 
 /** The worker entry point next to this build of pounce (src/*.ts when run from source, dist/*.js when built). */
 function workerEntry(name: 'main' | 'thread-host' = 'main'): string {
@@ -277,6 +281,9 @@ async function serve(args: ParsedArgs, successor: SuccessorLink | undefined): Pr
     cleanups.push(() => void watcher.close());
     log.event('watching', { dirs: watcher.dirs.join(', '), extensions: watcher.extensions.join(' ') });
   }
+  // Started: drop what starting up left in the heap (see supervisor/compact-heap.ts), once the
+  // startup's last log lines and worker messages are handled.
+  if (supervisor.state === 'serving') compactHeapSoon(COMPACT_HEAP_DELAY_MS);
 }
 
 /**
