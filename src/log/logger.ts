@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import pino from 'pino';
 import type { Config } from '../config/options.ts';
 import { catalogue, type EventFields, type EventName } from './catalogue.ts';
+import { pinoIsoTime } from './iso-time.ts';
 
 export interface Logger {
   /** Logs one event from the catalogue. */
@@ -36,7 +37,7 @@ function usePretty(config: Pick<Config, 'logFormat'>): boolean {
 }
 
 function pinoOptions(level: pino.LevelWithSilent): pino.LoggerOptions {
-  return { level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime };
+  return { level, base: { pid: process.pid }, timestamp: pinoIsoTime };
 }
 
 // pino-pretty is loaded only for a terminal: JSON logging (production) does not pay for it.

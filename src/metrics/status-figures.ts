@@ -3,6 +3,7 @@
 // last second, requests in flight — with the `metrics` option; memory and connections always).
 // Kept outside the supervisor: it only listens to its events and reads its status report.
 
+import { isoTime } from '../log/iso-time.ts';
 import type { StatusReport } from '../supervisor/status.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
 import { quantile } from './snapshot.ts';
@@ -43,7 +44,7 @@ export class StatusFigures {
     supervisor.on('reloadFinished', (outcome) => {
       const started = this.#reloadStartedAt ?? process.uptime();
       const seconds = Math.round((process.uptime() - started) * 1000) / 1000;
-      const at = new Date().toISOString();
+      const at = isoTime(Date.now());
       this.lastReload = outcome.ok
         ? { at, ok: true, seconds, generation: outcome.generation }
         : { at, ok: false, seconds, reason: outcome.reason };
