@@ -131,7 +131,7 @@ export async function startPounce(options: PounceOptions): Promise<PounceServer>
   return server;
 }
 
-async function startRaw(
+export async function startRaw(
   name: string,
   script: string,
   env: Record<string, string>,

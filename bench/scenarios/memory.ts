@@ -4,13 +4,13 @@
 // scenario 2's reloads under load). pounce's pids come from `pounce status --json`; the others'
 // from /proc.
 
-import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Ctx, code, type Section, table } from '../lib/context.ts';
 import { freePort, waitForOk } from '../lib/http.ts';
 import { SCRATCH } from '../lib/load-tool.ts';
 import { APPS, childPids, NODE, ROOT, rssMb, run, showCommand, sleep, spawnProc } from '../lib/procs.ts';
-import { HELLO_APP, type Server, startPounce, startRawCluster } from '../lib/servers.ts';
+import { HELLO_APP, type Server, startPounce, startRaw, startRawCluster } from '../lib/servers.ts';
 import { fmt, mb, median } from '../lib/stats.ts';
 import { AFTER_RELOAD_MS, type RssSnapshot } from './reload-under-load.ts';
 import type { MemorySample } from './throughput.ts';
@@ -81,6 +81,28 @@ async function startPounceCompiled(workers: number): Promise<Server> {
   };
 }
 
+/**
+ * The least a supervising process can be: an ES module that only forks `WORKERS` cluster workers
+ * (which load node:http themselves), at the same depth as pounce's bin in the package (Node's own
+ * path handling while it loads the entry point is enough to get V8's optimizing compiler going:
+ * ~2.5 MB of its code pages more than for a script in /tmp).
+ */
+const CLUSTER_FLOOR = path.join(BUILD, 'cli/cluster-floor.js');
+const CLUSTER_FLOOR_SOURCE = `import cluster from 'node:cluster';
+if (cluster.isPrimary) {
+  for (let i = 0; i < Number(process.env.WORKERS); i++) cluster.fork();
+  process.on('SIGTERM', () => process.exit(0));
+} else {
+  const http = await import('node:http');
+  http.createServer((req, res) => res.end('Hello, world!\\n')).listen(Number(process.env.PORT), '127.0.0.1');
+}
+`;
+
+function startClusterFloor(workers: number): Promise<Server> {
+  writeFileSync(CLUSTER_FLOOR, CLUSTER_FLOOR_SOURCE);
+  return startRaw('minimal cluster primary', CLUSTER_FLOOR, { WORKERS: String(workers) }, {});
+}
+
 export interface Baseline {
   /** `node -e` */
   bare: number;
@@ -142,7 +164,13 @@ export async function idleMemory(ctx: Ctx, workers: number): Promise<IdleSample[
       start: () => startPounce({ workers }),
     },
     ...(built
-      ? [{ name: 'pounce, compiled (`npm run build` output)', start: () => startPounceCompiled(workers) }]
+      ? [
+          { name: 'pounce, compiled (`npm run build` output)', start: () => startPounceCompiled(workers) },
+          {
+            name: 'minimal ESM cluster primary, no pounce (the floor), at the bin’s path depth',
+            start: () => startClusterFloor(workers),
+          },
+        ]
       : []),
     { name: 'raw node:http cluster', start: () => startRawCluster(workers) },
   ];
@@ -230,6 +258,7 @@ export function memorySection(
   const distSupervisor = median(
     idle.filter((s) => s.name.includes('compiled')).map((s) => s.primary ?? Number.NaN),
   );
+  const floor = median(idle.filter((s) => s.name.includes('the floor')).map((s) => s.primary ?? Number.NaN));
   const stripper = (base?.typescript ?? Number.NaN) - (base?.bare ?? Number.NaN);
   const pino = (base?.pino ?? Number.NaN) - (base?.bare ?? Number.NaN);
   const idleRows = idleNames.map((name) => {
@@ -267,9 +296,15 @@ export function memorySection(
           : `not measured (no compiled build); ${mb(supervisor)} largest sample from source`,
         pass: Number.isFinite(distSupervisor) ? distSupervisor <= MAX_SUPERVISOR_MB : undefined,
         why:
-          `the supervisor is a whole Node process: bare Node ${process.version} is ${mb(base?.bare)} RSS here; ` +
-          `running from source adds the TypeScript type stripper (+${mb(stripper)}); pino (with pino-pretty, ` +
-          `which pounce loads only for a terminal) adds ${mb(pino)}`,
+          `the supervisor is a whole Node process: bare Node ${process.version} is ${mb(base?.bare)} RSS here, and a ` +
+          `minimal ES-module cluster primary forking the same workers from the bin's path depth ${mb(floor)} (the ` +
+          `floor: pounce's own share is the difference). Of that share, most is code pages of the node binary ` +
+          `that loading and running pounce's modules touch (Node's module loader, V8's optimizing compiler, ` +
+          `the internal modules behind node:util, node:net and the control socket) and pino (measured ~1.5 MB); ` +
+          `the supervisor already loads no node:crypto, dns, perf_hooks or http (test/supervisor-footprint.test.ts), ` +
+          `creates no Date (ICU) and compacts its heap once it serves. Running from source adds the TypeScript ` +
+          `type stripper (+${mb(stripper)}); \`node -e\` importing pino and pino-pretty (pino-pretty only for a ` +
+          `terminal) is +${mb(pino)} over bare Node`,
       },
       {
         name: 'RSS after reloads',
