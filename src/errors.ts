@@ -144,6 +144,11 @@ export const ERRORS = {
     (f: { origin: 'uncaughtException' | 'unhandledRejection'; error: string }) =>
       `${f.origin === 'unhandledRejection' ? 'Unhandled rejection' : 'Uncaught exception'} while starting: ${f.error}`,
   ),
+  WORKER_BOOT_PRIORITY: template(
+    ErrorCode.WORKER,
+    (_f: Record<string, never>) =>
+      'The worker booted under SCHED_IDLE and could not leave it before listening (chrt --other failed): it would serve on idle CPU only',
+  ),
   TLS_FILE: template(
     ErrorCode.TLS,
     (f: { option: string; file: string; reason: string }) => `${f.option} ${f.file} ${f.reason}`,

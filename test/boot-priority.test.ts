@@ -8,8 +8,12 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { chrtPath, SCHED_IDLE, threadPolicies } from '../src/sched-idle.ts';
 import { BOOT_NICE, bootPriority } from '../src/supervisor/boot-priority.ts';
 import { appPath, scratchDir, startServer } from './helpers/pounce.ts';
+
+/** SCHED_OTHER (linux/sched.h): the normal policy. */
+const SCHED_OTHER = 0;
 
 /** The nice value of every thread of `pid` (field 19 of /proc/PID/task/TID/stat). */
 function threadNices(pid: number): number[] {
@@ -42,11 +46,22 @@ test('a reload boots its new worker at low priority and serves at the normal one
   server.signal('SIGHUP');
   const held = await server.waitForEvent('appGated');
   const booting = threadNices(Number(held.pid));
+  const bootingPolicies = threadPolicies(Number(held.pid));
   // What this host allows decides which promise holds; either way one of them is checked.
   const lowered = bootPriority() !== undefined;
-  if (lowered) assert.ok(booting.includes(BOOT_NICE), `the main thread boots at ${BOOT_NICE}: ${booting}`);
-  else
+  if (lowered) {
+    // From the fork on: every thread Node started inherited it.
+    assert.deepEqual(new Set(booting), new Set([BOOT_NICE]), `every thread boots at ${BOOT_NICE}`);
+    if (chrtPath())
+      assert.deepEqual(
+        new Set(bootingPolicies),
+        new Set([SCHED_IDLE]),
+        'every thread boots under SCHED_IDLE',
+      );
+  } else {
     assert.deepEqual(new Set(booting), new Set([normal]), 'without the right to restore it, never lowered');
+    assert.ok(!bootingPolicies.includes(SCHED_IDLE), 'nor put under SCHED_IDLE');
+  }
 
   writeFileSync(path.join(gate, 'open'), '');
   await server.waitForEvent('drainingOld');
@@ -54,6 +69,11 @@ test('a reload boots its new worker at low priority and serves at the normal one
     new Set(threadNices(Number(held.pid))),
     new Set([normal]),
     'every thread serves at the supervisor’s priority',
+  );
+  assert.deepEqual(
+    new Set(threadPolicies(Number(held.pid))),
+    new Set([SCHED_OTHER]),
+    'under the normal policy',
   );
   assert.equal((await fetch(server.url)).status, 200);
 });

@@ -2,18 +2,25 @@
 // competes with them for the CPU: starting Node, importing pounce and the app and compiling them
 // takes a few hundred ms of CPU, and on a machine whose cores the serving workers use, that time
 // came out of their requests' latency (p99 in the second after a reload was 1.4–2× steady). So such
-// a worker boots at the lowest CPU priority (nice 19), and sets its threads back to the
-// supervisor's priority right before it listens (worker/boot-priority.ts): the serving workers win
-// the CPU, the boot gets what is left, and the new worker serves at the same priority as the old.
+// a worker boots at the lowest CPU priority, and sets its threads back to the supervisor's priority
+// right before it listens (worker/boot-priority.ts): the serving workers win the CPU, the boot gets
+// what is left, and the new worker serves at the same priority as the old.
 //
-// Only when the priority can be given back. Raising a priority again (a lower nice value) needs
-// CAP_SYS_NICE (root has it) or an RLIMIT_NICE that allows it: an unprivileged process can lower a
-// worker's priority but never restore it, and a worker left at nice 19 would serve at that
-// priority for its whole life. Without that right, workers boot at their normal priority, as before.
-// Linux only: nice values are per thread there, and the rights are read from /proc.
+// The lowest priority is nice 19 from the fork on, then SCHED_IDLE where util-linux's chrt can set
+// it (sched-idle.ts): with nice 19 alone the kernel still lets a booting thread finish its slice
+// before a woken serving worker gets the core, which measured 1.5–1.6× steady p99 in the second after
+// a reload against 1.3–1.4× with SCHED_IDLE from the fork on.
+//
+// Only when the priority can be given back. Raising a priority again (a lower nice value, or
+// leaving SCHED_IDLE) needs CAP_SYS_NICE (root has it) or an RLIMIT_NICE that allows it: an
+// unprivileged process can lower a worker's priority but never restore it, and a worker left low
+// would serve at that priority for its whole life. Without that right, workers boot at their
+// normal priority, as before. Linux only: nice values and policies are per thread there, and the
+// rights are read from /proc.
 
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { setPolicy } from '../sched-idle.ts';
 
 /** The nice value a booting worker runs at. */
 export const BOOT_NICE = 19;
@@ -53,11 +60,27 @@ function mayRaiseTo(nice: number): boolean {
   return soft !== undefined && 20 - Number(soft) <= nice;
 }
 
-/** Lowers a just-started worker process to BOOT_NICE (its threads started from now on inherit it). */
-export function lowerForBoot(pid: number): void {
+/**
+ * Forks a worker that boots at the lowest priority: the calling thread (the supervisor's main
+ * thread) runs at BOOT_NICE while it forks, so the child starts there from its first instruction,
+ * and so does every thread Node starts in it (threads inherit the nice value of the thread that
+ * starts them) — lowering the child after the fork left its first milliseconds at the normal
+ * priority. Then every thread of the child is put under SCHED_IDLE where chrt can (it boots at
+ * nice 19 where not). Nothing else is started at BOOT_NICE meanwhile: the fork is synchronous on
+ * this thread, and libuv's other threads and the children started before keep their priority
+ * (nice values are per thread).
+ */
+export function forkForBoot<T>(fork: () => T, pidOf: (child: T) => number | undefined): T {
+  const own = os.getPriority();
+  os.setPriority(0, BOOT_NICE);
+  let child: T;
   try {
-    os.setPriority(pid, BOOT_NICE);
-  } catch {
-    // gone already, or not allowed after all: it boots at its normal priority
+    child = fork();
+  } finally {
+    // Allowed: bootPriority() found the right to raise a priority back before anything was lowered.
+    os.setPriority(0, own);
   }
+  const pid = pidOf(child);
+  if (pid !== undefined) setPolicy(pid, 'idle');
+  return child;
 }

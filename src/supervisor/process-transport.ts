@@ -4,12 +4,13 @@
 
 import cluster from 'node:cluster';
 import { WORKER_INIT_ENV, type WorkerInit } from '../ipc/messages.ts';
-import { lowerForBoot } from './boot-priority.ts';
+import { forkForBoot } from './boot-priority.ts';
 import type { WorkerTransport } from './worker-transport.ts';
 
 export function spawnProcessWorker(init: WorkerInit): WorkerTransport {
-  const worker = cluster.fork({ [WORKER_INIT_ENV]: JSON.stringify(init) });
-  if (init.bootPriority !== undefined && worker.process.pid !== undefined) lowerForBoot(worker.process.pid);
+  const fork = () => cluster.fork({ [WORKER_INIT_ENV]: JSON.stringify(init) });
+  // A worker that boots while others serve: at the lowest priority from the fork on (boot-priority.ts).
+  const worker = init.bootPriority === undefined ? fork() : forkForBoot(fork, (w) => w.process.pid);
   // IPC errors (the channel closing as the worker dies) are reported through 'exit'.
   worker.on('error', () => {});
   return {
