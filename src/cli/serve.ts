@@ -37,7 +37,7 @@ import { checkListenAddress } from './listen-checks.ts';
 /** How long a supervisor that handed over waits for its last control answers before it exits. */
 const CONTROL_ANSWER_WAIT_MS = 3_000;
 
-/** How long after it serves the supervisor compacts its heap (a moment for the startup's tail). */
+/** How long after it serves, or after a reload, the supervisor compacts its heap (a moment for the tail). */
 const COMPACT_HEAP_DELAY_MS = 100;
 
 /** The worker entry point next to this build of pounce (src/*.ts when run from source, dist/*.js when built). */
@@ -281,9 +281,10 @@ async function serve(args: ParsedArgs, successor: SuccessorLink | undefined): Pr
     cleanups.push(() => void watcher.close());
     log.event('watching', { dirs: watcher.dirs.join(', '), extensions: watcher.extensions.join(' ') });
   }
-  // Started: drop what starting up left in the heap (see supervisor/compact-heap.ts), once the
-  // startup's last log lines and worker messages are handled.
+  // Started: drop what starting up left in the heap, and what each reload leaves (see
+  // supervisor/compact-heap.ts), once the burst's last log lines and worker messages are handled.
   if (supervisor.state === 'serving') compactHeapSoon(COMPACT_HEAP_DELAY_MS);
+  supervisor.on('reloadFinished', () => compactHeapSoon(COMPACT_HEAP_DELAY_MS));
 }
 
 /**
