@@ -302,7 +302,7 @@ export function memorySection(
           `that loading and running pounce's modules touch (Node's module loader, V8's optimizing compiler, ` +
           `the internal modules behind node:util, node:net and the control socket) and pino (measured ~1.5 MB); ` +
           `the supervisor already loads no node:crypto, dns, perf_hooks or http (test/supervisor-footprint.test.ts), ` +
-          `creates no Date (ICU) and compacts its heap once it serves and after each reload. Running from source adds the TypeScript ` +
+          `creates no Date (ICU), runs without V8's optimizing compilers (Maglev, TurboFan: their code pages) and compacts its heap once it serves and after each reload. Running from source adds the TypeScript ` +
           `type stripper (+${mb(stripper)}); \`node -e\` importing pino and pino-pretty (pino-pretty only for a ` +
           `terminal) is +${mb(pino)} over bare Node`,
       },

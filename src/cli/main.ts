@@ -37,13 +37,21 @@ if (needed !== undefined && !satisfiesMinimum(process.versions.node, needed)) {
   );
   process.exitCode = 2;
 } else {
-  // `serve` turns the compile cache on before it loads the rest of pounce (see compile-cache.ts).
+  // `serve` (the supervisor) leaves out V8's optimizing compilers (see supervisor/jit-tiers.ts) and
+  // turns the compile cache on (see compile-cache.ts), in that order — V8's flags are part of the
+  // cache's version — before it loads the rest of pounce.
   const serving = process.argv.slice(2).indexOf('serve') !== -1;
   (serving
-    ? import('./compile-cache.ts').then(
-        (cache) => cache.enableCompileCacheEarly(process.cwd()),
-        () => {}, // without the early cache pounce only starts slower
-      )
+    ? import('../supervisor/jit-tiers.ts')
+        .then(
+          (jit) => jit.withoutOptimizingCompilers(),
+          () => {}, // with them pounce only uses more memory
+        )
+        .then(() => import('./compile-cache.ts'))
+        .then(
+          (cache) => cache.enableCompileCacheEarly(process.cwd()),
+          () => {}, // without the early cache pounce only starts slower
+        )
     : Promise.resolve()
   )
     .then(() => import('./run.ts'))

@@ -20,6 +20,7 @@ import { createLogger, type Logger } from '../log/logger.ts';
 import type { MetricsEndpoint } from '../metrics/metrics-server.ts';
 import { carryCounters, receiveCounters } from '../metrics/upgrade-carry.ts';
 import { compactHeapSoon } from '../supervisor/compact-heap.ts';
+import { restoreOptimizingCompilers } from '../supervisor/jit-tiers.ts';
 import { type KeptSockets, keepListeningSocketsOpen } from '../supervisor/listening-sockets.ts';
 import { migrateReqWarning } from '../supervisor/migrate-req.ts';
 import { Supervisor } from '../supervisor/supervisor.ts';
@@ -99,6 +100,7 @@ async function serve(args: ParsedArgs, successor: SuccessorLink | undefined): Pr
   // Inherited sockets: shared scheduling only (see supervisor/listening-sockets.ts).
   const roundRobin = config.scheduling === 'round-robin' && inheritedFds.length === 0;
   cluster.schedulingPolicy = roundRobin ? cluster.SCHED_RR : cluster.SCHED_NONE;
+  if (roundRobin) restoreOptimizingCompilers();
   enablePrivateCompileCache(cwd, log);
   cluster.setupPrimary({ exec: workerEntry(), execArgv: process.execArgv, silent: false });
   // Thread mode: the supervisor holds the listening socket and sends it with every thread
