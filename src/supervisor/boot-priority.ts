@@ -20,7 +20,7 @@
 
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { allowedCpus, oneOfSeveral, setCpus, setPolicy } from '../sched-idle.ts';
+import { setPolicy } from '../sched-idle.ts';
 
 /** The nice value a booting worker runs at. */
 export const BOOT_NICE = 19;
@@ -81,10 +81,6 @@ export function forkForBoot<T>(fork: () => T, pidOf: (child: T) => number | unde
     os.setPriority(0, own);
   }
   const pid = pidOf(child);
-  if (pid === undefined) return child;
-  setPolicy(pid, 'idle');
-  // And on one CPU (the last the supervisor may use) until it listens (sched-idle.ts).
-  const one = oneOfSeveral(allowedCpus('self') ?? '');
-  if (one !== undefined) setCpus(pid, one);
+  if (pid !== undefined) setPolicy(pid, 'idle');
   return child;
 }

@@ -7,7 +7,7 @@
 import { readdirSync } from 'node:fs';
 import os from 'node:os';
 import { pounceError } from '../errors.ts';
-import { allowedCpus, SCHED_IDLE, setCpus, setPolicy, threadPolicies } from '../sched-idle.ts';
+import { SCHED_IDLE, setPolicy, threadPolicies } from '../sched-idle.ts';
 
 let pending: number | undefined;
 
@@ -25,9 +25,8 @@ export function bootedAtLowPriority(priority: number | undefined): void {
 
 /**
  * Sets every thread back to the priority the supervisor gave; once, and a no-op when not lowered.
- * Throws if a thread stays under SCHED_IDLE or on the one boot CPU: such a worker must not serve (its
- * requests would wait for idle CPU, or share one core), so its start fails and the old generation
- * keeps serving.
+ * Throws if a thread stays under SCHED_IDLE: such a worker must not serve (its requests would wait
+ * for idle CPU), so its start fails and the old generation keeps serving.
  */
 export function restoreBootPriority(): void {
   if (pending === undefined) return;
@@ -37,14 +36,7 @@ export function restoreBootPriority(): void {
   // allowed to the same rights as the nice value (CAP_SYS_NICE or RLIMIT_NICE).
   if (readPolicies().includes(SCHED_IDLE)) {
     setPolicy(process.pid, 'normal');
-    if (readPolicies().includes(SCHED_IDLE))
-      throw pounceError('WORKER_BOOT_PRIORITY', { what: 'SCHED_IDLE' });
-  }
-  // The CPUs: the supervisor's own (it held this worker to one of them for the boot).
-  const cpus = process.platform === 'linux' ? allowedCpus(process.ppid) : undefined;
-  if (cpus !== undefined && allowedCpus('self') !== cpus) {
-    setCpus(process.pid, cpus);
-    if (allowedCpus('self') !== cpus) throw pounceError('WORKER_BOOT_PRIORITY', { what: `the CPUs ${cpus}` });
+    if (readPolicies().includes(SCHED_IDLE)) throw pounceError('WORKER_BOOT_PRIORITY', {});
   }
   let threads: string[];
   try {
