@@ -299,8 +299,8 @@ export function memorySection(
           `the supervisor is a whole Node process: bare Node ${process.version} is ${mb(base?.bare)} RSS here, and a ` +
           `minimal ES-module cluster primary forking the same workers from the bin's path depth ${mb(floor)} (the ` +
           `floor: pounce's own share is the difference). Of that share, most is code pages of the node binary ` +
-          `that loading and running pounce's modules touch (Node's module loader, V8's optimizing compiler, ` +
-          `the internal modules behind node:util, node:net and the control socket) and pino (measured ~1.5 MB); ` +
+          `that loading and running pounce's modules touch (Node's module loader, the internal modules behind ` +
+          `node:util, node:net and the control socket) and pino (measured ~0.7 MB); ` +
           `the supervisor already loads no node:crypto, dns, perf_hooks or http (test/supervisor-footprint.test.ts), ` +
           `creates no Date (ICU), runs without V8's optimizing compilers (Maglev, TurboFan: their code pages) and compacts its heap once it serves and after each reload. Running from source adds the TypeScript ` +
           `type stripper (+${mb(stripper)}); \`node -e\` importing pino and pino-pretty (pino-pretty only for a ` +
