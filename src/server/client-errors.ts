@@ -38,18 +38,18 @@ function answerAndLinger(err: NodeJS.ErrnoException, socket: HttpSocket): void {
   // The parser reports again what it finds after the first error (more bytes, the end of the
   // stream): the first answer stands.
   if (lingering.has(socket) || socket.destroyed) return;
+  // Nothing of a response may have gone out yet, or the answer would corrupt it.
+  const answer =
+    socket.writable && !socket._httpMessage?.headersSent ? (RESPONSES[err.code ?? ''] ?? BAD_REQUEST) : '';
   const stopReading = socket._handle?.readStop;
   if (typeof stopReading !== 'function') {
     // Not a stream handle this can stop reading from: Node's own way.
-    if (socket.writable && !socket._httpMessage?.headersSent)
-      socket.write(RESPONSES[err.code ?? ''] ?? BAD_REQUEST);
+    if (answer) socket.write(answer);
     socket.destroy();
     return;
   }
   lingering.add(socket);
-  if (socket.writable && !socket._httpMessage?.headersSent)
-    socket.end(RESPONSES[err.code ?? ''] ?? BAD_REQUEST);
-  else socket.end();
+  socket.end(answer);
   stopReading.call(socket._handle);
   const timer = setTimeout(() => socket.destroy(), LINGER_MS);
   timer.unref();
