@@ -9,9 +9,8 @@
 // process (`--all-tasks`). Used only where chrt exists at a fixed path (never looked up in PATH:
 // the supervisor may run as root); where it does not, or fails, the worker boots at nice 19 alone.
 
-import { spawnSync } from 'node:child_process';
-import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
-
+const { spawnSync } = process.getBuiltinModule('node:child_process');
+const { accessSync, constants, readdirSync, readFileSync } = process.getBuiltinModule('node:fs');
 const CHRT_PATHS = ['/usr/bin/chrt', '/bin/chrt'];
 /** SCHED_IDLE in linux/sched.h (field 41, `policy`, of /proc/PID/task/TID/stat). */
 export const SCHED_IDLE = 5;

@@ -26,9 +26,17 @@ const NOT_LOADED: Record<string, string> = {
   http2: 'the server stack belongs to the workers',
   tls: 'the server stack belongs to the workers',
   inspector: 'nothing in the supervisor needs it',
+  // What the ES-module facades of node:fs and node:util load, reading every export (fs.promises,
+  // the watchers; util's diff): pounce takes built-ins with process.getBuiltinModule
+  // (test/builtin-imports.test.ts).
+  'internal/fs/promises': 'an ES import of node:fs (its facade reads fs.promises)',
+  'internal/repl/history': 'an ES import of node:fs (fs.promises loads readline and the REPL history)',
+  'internal/readline/interface': 'an ES import of node:fs (fs.promises loads readline)',
+  'internal/fs/watchers': 'an ES import of node:fs (its facade reads fs.watch)',
+  'internal/util/diff': 'an ES import of node:util (its facade reads util.diff)',
 };
 
-test('a default supervisor loads no crypto, dns, perf_hooks, http or tls, from start to stop', async (t) => {
+test('a default supervisor loads no crypto, dns, perf_hooks, http or tls, nor what ES imports of node:fs and node:util load, from start to stop', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'pounce-footprint-'));
   const out = path.join(dir, 'modules.json');
   const server = await startServer(t, appPath('node-listener.ts'), ['--workers', '1'], {

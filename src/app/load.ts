@@ -2,12 +2,13 @@
 // fail has its own error code, because "file not found", "export missing" and "your code threw
 // while importing" need three different fixes.
 
-import { spawnSync } from 'node:child_process';
-import { pathToFileURL } from 'node:url';
 import { pounceError } from '../errors.ts';
 import { onDrain, onReadinessCheck, onShutdown, onStartup } from './lifecycle.ts';
 import type { AppSpec } from './resolve.ts';
 import { type AppHandler, errorText, type Interface, toHandler } from './shape.ts';
+
+const { spawnSync } = process.getBuiltinModule('node:child_process');
+const { pathToFileURL } = process.getBuiltinModule('node:url');
 
 export interface LoadedApp {
   spec: AppSpec;

@@ -1,9 +1,10 @@
 // Finds the app module a `PATH[:EXPORT]` argument names. Kept apart from loading: the supervisor
 // checks the file exists (a fast, clear error) without loading any of the app-loading code.
 
-import { existsSync, statSync } from 'node:fs';
-import path from 'node:path';
 import { pounceError } from '../errors.ts';
+
+const { existsSync, statSync } = process.getBuiltinModule('node:fs');
+const path = process.getBuiltinModule('node:path');
 
 export interface AppSpec {
   /** Absolute path of the module file. */

@@ -1,11 +1,12 @@
 // Command-line parsing. Flags are the kebab-case option names from the option table
 // (`--shutdown-timeout 5`), so there is no second list of flags to keep in sync.
 
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.ts';
 import { kebab, type OptionName, optionNames, optionSpec } from '../config/options.ts';
 import { applyPlatformDefaults, type ResolvedConfig } from '../deploy/platform.ts';
 import { ErrorCode, PounceError, pounceError } from '../errors.ts';
+
+const { parseArgs } = process.getBuiltinModule('node:util');
 
 export const COMMANDS = [
   'serve',

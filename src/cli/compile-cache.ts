@@ -9,13 +9,14 @@
 // the app's node_modules/.cache/pounce/compile-cache; when neither can be made private, the cache
 // is off, with one warning. Workers find the directory through NODE_COMPILE_CACHE.
 
-import { existsSync } from 'node:fs';
-import { enableCompileCache } from 'node:module';
-import os from 'node:os';
-import path from 'node:path';
 import { ErrorCode, PounceError } from '../errors.ts';
 import { ensurePrivateDir } from '../fs/private-dir.ts';
 import type { Logger } from '../log/logger.ts';
+
+const { existsSync } = process.getBuiltinModule('node:fs');
+const { enableCompileCache } = process.getBuiltinModule('node:module');
+const os = process.getBuiltinModule('node:os');
+const path = process.getBuiltinModule('node:path');
 
 const CHECK = {
   what: 'The compile cache directory',

@@ -9,9 +9,7 @@
 // answer must also be the one in the pid file (read before asking, as `stop` removes it), which
 // catches a control socket and a pid file that belong to different servers.
 
-import { lstatSync, readFileSync, type Stats } from 'node:fs';
-import net from 'node:net';
-import path from 'node:path';
+import type { Stats } from 'node:fs';
 import {
   CONTROL_DIR_CHECK,
   type ControlAnswer,
@@ -23,6 +21,10 @@ import {
 import { ExitCode, PounceError, pounceError } from '../errors.ts';
 import { checkTrustedPath, ensurePrivateDir } from '../fs/private-dir.ts';
 import { loadCommandConfig, type ParsedArgs } from './args.ts';
+
+const { lstatSync, readFileSync } = process.getBuiltinModule('node:fs');
+const net = process.getBuiltinModule('node:net');
+const path = process.getBuiltinModule('node:path');
 
 function ask(
   socketPath: string,

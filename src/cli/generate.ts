@@ -2,12 +2,13 @@
 // configuration `pounce serve` would use here (config file, env, flags). Printed to stdout, each
 // file after a `# ==> path <==` line, or written under --out.
 
-import { readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { generate, isTarget, TARGETS } from '../deploy/generate.ts';
 import { ExitCode, pounceError } from '../errors.ts';
 import { loadCommandConfig, type ParsedArgs } from './args.ts';
+
+const { readFileSync } = process.getBuiltinModule('node:fs');
+const { mkdir, writeFile } = process.getBuiltinModule('node:fs/promises');
+const path = process.getBuiltinModule('node:path');
 
 const LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 

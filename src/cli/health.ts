@@ -3,12 +3,13 @@
 // `pounce status` finds it (its control socket, from the same configuration), or named with --url.
 // Exit 0 on 200, 1 otherwise, with a one-line reason either way.
 
-import http from 'node:http';
-import https from 'node:https';
 import { type ControlSocketLocation, controlSocketLocation } from '../control/protocol.ts';
 import { configError, ErrorCode, ExitCode, PounceError, pounceError } from '../errors.ts';
 import { loadCommandConfig, type ParsedArgs } from './args.ts';
 import { askServer } from './control.ts';
+
+const http = process.getBuiltinModule('node:http');
+const https = process.getBuiltinModule('node:https');
 
 interface Target {
   url: URL;

@@ -3,12 +3,14 @@
 // a missing directory, EADDRINUSE for a regular file, bind EINVAL for a closed fd, getaddrinfo
 // ENOTFOUND followed by "the worker keeps serving").
 
-import { fstatSync, lstatSync, readFileSync, type Stats, statSync, unlinkSync } from 'node:fs';
-import net from 'node:net';
-import path from 'node:path';
+import type { Stats } from 'node:fs';
 import type { Config } from '../config/options.ts';
 import { configError, pounceError } from '../errors.ts';
 import { socketAnswers, socketPathTooLong } from '../fs/socket-path.ts';
+
+const { fstatSync, lstatSync, readFileSync, statSync, unlinkSync } = process.getBuiltinModule('node:fs');
+const net = process.getBuiltinModule('node:net');
+const path = process.getBuiltinModule('node:path');
 
 function kindOf(st: Stats): string {
   if (st.isFile()) return 'a regular file';
@@ -114,7 +116,7 @@ async function checkHost(host: string, port: number): Promise<void> {
   if (net.isIP(host)) return;
   try {
     // Loaded only for a host name: the supervisor keeps what it loads for its whole life.
-    const { lookup } = await import('node:dns/promises');
+    const { lookup } = process.getBuiltinModule('node:dns/promises');
     await lookup(host);
   } catch (err) {
     throw pounceError('LISTEN_HOST_UNRESOLVED', {

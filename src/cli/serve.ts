@@ -3,10 +3,7 @@
 // processes, so SIGHUP reloads work with one worker too. Around the supervisor: signals, the
 // control socket, the pid file, systemd notifications and, with --reload, the file watcher.
 
-import cluster from 'node:cluster';
-import { rmSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { Cluster } from 'node:cluster';
 import { resolveAppSpec } from '../app/resolve.ts';
 import { relayServerEvents } from '../app/server-events-relay.ts';
 import { loadConfig } from '../config/load.ts';
@@ -34,6 +31,12 @@ import { Upgrader } from '../upgrade/upgrader.ts';
 import { loadCommandConfig, type ParsedArgs } from './args.ts';
 import { enablePrivateCompileCache } from './compile-cache.ts';
 import { checkListenAddress } from './listen-checks.ts';
+
+// @types/node types node:cluster as its ES namespace (`default`); Node returns the module object.
+const cluster = process.getBuiltinModule('node:cluster') as unknown as Cluster;
+const { rmSync } = process.getBuiltinModule('node:fs');
+const path = process.getBuiltinModule('node:path');
+const { fileURLToPath } = process.getBuiltinModule('node:url');
 
 /** How long a supervisor that handed over waits for its last control answers before it exits. */
 const CONTROL_ANSWER_WAIT_MS = 3_000;

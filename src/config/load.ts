@@ -2,9 +2,6 @@
 // Every value is checked against its option's rule where it enters, so the error can say where the
 // bad value came from (a flag, an env variable, the file).
 
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { configError, describeValue } from '../errors.ts';
 import {
   type Config,
@@ -18,6 +15,10 @@ import {
   options,
   type Source,
 } from './options.ts';
+
+const { existsSync, readFileSync } = process.getBuiltinModule('node:fs');
+const path = process.getBuiltinModule('node:path');
+const { pathToFileURL } = process.getBuiltinModule('node:url');
 
 /** Names a config file may have, in the working directory. */
 export const CONFIG_FILE_NAMES = [

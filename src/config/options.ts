@@ -2,8 +2,7 @@
 // of documentation. The config loader, the CLI flag parser, the env reader and the README's
 // reference table are all derived from this one table, so they cannot disagree.
 
-import { isIPv4, isIPv6 } from 'node:net';
-
+const { isIPv4, isIPv6 } = process.getBuiltinModule('node:net');
 /** A value read from the environment or the command line arrives as text; from a config file it is typed. */
 export type Source = 'text' | 'typed';
 

@@ -3,14 +3,15 @@
 // owner can enter (checked, not assumed: see fs/private-dir.ts), and is itself readable only by
 // its owner.
 
-import os from 'node:os';
-import path from 'node:path';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import type { Config } from '../config/options.ts';
 import { configError } from '../errors.ts';
 import { socketPathTooLong } from '../fs/socket-path.ts';
 import type { LiveStatus } from '../metrics/status-figures.ts';
+
+const os = process.getBuiltinModule('node:os');
+const path = process.getBuiltinModule('node:path');
 
 export type ControlRequest =
   | { command: 'reload' }

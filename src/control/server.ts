@@ -1,8 +1,7 @@
 // The supervisor's end of the control channel (see protocol.ts).
 
-import { chmodSync, existsSync, lstatSync, renameSync, rmSync, type Stats, unlinkSync } from 'node:fs';
-import net from 'node:net';
-import path from 'node:path';
+import type { Stats } from 'node:fs';
+import type { Server, Socket } from 'node:net';
 import { configError, PounceError, pounceError } from '../errors.ts';
 import { checkTrustedPath, ensurePrivateDir } from '../fs/private-dir.ts';
 import { socketAnswers } from '../fs/socket-path.ts';
@@ -18,6 +17,11 @@ import {
   type ControlResponse,
   type ControlSocketLocation,
 } from './protocol.ts';
+
+const { chmodSync, existsSync, lstatSync, renameSync, rmSync, unlinkSync } =
+  process.getBuiltinModule('node:fs');
+const net = process.getBuiltinModule('node:net');
+const path = process.getBuiltinModule('node:path');
 
 export interface ControlServer {
   close(): void;
@@ -97,10 +101,10 @@ export async function startControlServer(
     }
     unlinkSync(socketPath);
   }
-  const open = new Set<net.Socket>();
+  const open = new Set<Socket>();
   const whenIdle: (() => void)[] = [];
   const figures = new StatusFigures(supervisor);
-  const onConnection = (connection: net.Socket) => {
+  const onConnection = (connection: Socket) => {
     open.add(connection);
     connection.once('close', () => {
       open.delete(connection);
@@ -108,7 +112,7 @@ export async function startControlServer(
     });
     serveConnection(connection, supervisor, figures, log, upgrader);
   };
-  let server: net.Server;
+  let server: Server;
   try {
     server = await listenPrivately(socketPath, onConnection);
   } catch (err) {
@@ -170,10 +174,7 @@ export async function startControlServer(
 }
 
 /** A listening unix socket at `socketPath`, readable and writable by this user only, unref'd. */
-async function listenPrivately(
-  socketPath: string,
-  onConnection: (c: net.Socket) => void,
-): Promise<net.Server> {
+async function listenPrivately(socketPath: string, onConnection: (c: Socket) => void): Promise<Server> {
   const server = net.createServer(onConnection);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -196,7 +197,7 @@ function lstatOrUndefined(p: string): Stats | undefined {
 }
 
 function serveConnection(
-  connection: net.Socket,
+  connection: Socket,
   supervisor: Supervisor,
   figures: StatusFigures,
   log: Logger,
@@ -243,7 +244,7 @@ function serveConnection(
 }
 
 function reply(
-  connection: net.Socket,
+  connection: Socket,
   response: ControlResponse,
   end: boolean,
   upgrader: Upgrader | undefined,
@@ -257,7 +258,7 @@ function reply(
 
 async function handle(
   request: ControlRequest,
-  connection: net.Socket,
+  connection: Socket,
   supervisor: Supervisor,
   figures: StatusFigures,
   log: Logger,

@@ -7,20 +7,13 @@
 // so it is opened non-blocking and refused), or a hard link to a file of this user (pounce would
 // overwrite that file through it, so a file with more than one link is refused).
 
-import {
-  closeSync,
-  constants,
-  fstatSync,
-  ftruncateSync,
-  lstatSync,
-  openSync,
-  readFileSync,
-  writeSync,
-} from 'node:fs';
-import path from 'node:path';
 import { configError, PounceError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
 import { checkTrustedPath } from './private-dir.ts';
+
+const { closeSync, constants, fstatSync, ftruncateSync, lstatSync, openSync, readFileSync, writeSync } =
+  process.getBuiltinModule('node:fs');
+const path = process.getBuiltinModule('node:path');
 
 export function writePidFile(file: string, shownAs: string): void {
   try {

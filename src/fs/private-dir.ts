@@ -5,9 +5,11 @@
 // created 0700 one level at a time, each checked with lstat (a symlink planted in a sticky /tmp is
 // never followed into someone else's directory).
 
-import { lstatSync, mkdirSync, realpathSync, type Stats } from 'node:fs';
-import path from 'node:path';
+import type { Stats } from 'node:fs';
 import { type PounceError, pounceError } from '../errors.ts';
+
+const { lstatSync, mkdirSync, realpathSync } = process.getBuiltinModule('node:fs');
+const path = process.getBuiltinModule('node:path');
 
 const STICKY = 0o1000;
 const GROUP_OR_WORLD_WRITABLE = 0o022;

@@ -3,8 +3,7 @@
 // it does not say so; pounce checks it up front and names the limit. Also: whether a unix socket
 // path has a live listener (a stale socket file can be replaced; a live one must be left alone).
 
-import net from 'node:net';
-
+const net = process.getBuiltinModule('node:net');
 export const UNIX_SOCKET_PATH_LIMIT = process.platform === 'linux' ? 107 : 103;
 
 /** "path too long: 130 bytes, limit 107" for a path that cannot be a unix socket, else undefined. */

@@ -3,11 +3,12 @@
 // forced shutdown, a startup failure) are never lost in a buffer — except the access log's, which
 // are many and buffered (createAccessLogger).
 
-import { createRequire } from 'node:module';
 import pino from 'pino';
 import type { Config } from '../config/options.ts';
 import { catalogue, type EventFields, type EventName } from './catalogue.ts';
 import { pinoIsoTime } from './iso-time.ts';
+
+const { createRequire } = process.getBuiltinModule('node:module');
 
 export interface Logger {
   /** Logs one event from the catalogue. */

@@ -4,11 +4,12 @@
 // (src/server/request-wrappers.ts), installed only when the option is set: without it nothing at
 // all runs per request.
 
-import { randomUUID } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import type { Logger as Pino } from 'pino';
 import type { RequestWrapper } from '../server/request-wrappers.ts';
 import { isHttp2 } from '../server/responses.ts';
+
+const { randomUUID } = process.getBuiltinModule('node:crypto');
+const { performance } = process.getBuiltinModule('node:perf_hooks');
 
 /** A request id the client (or a proxy) sent is kept as long as it is printable and short. */
 const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;

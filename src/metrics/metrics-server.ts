@@ -5,13 +5,14 @@
 // the old one's answers lack the new one's counts, the new one's would lack the old one's last
 // ones), see upgrade-carry.ts.
 
-import http from 'node:http';
 import type net from 'node:net';
 import { parseHostPort } from '../config/options.ts';
 import { configError, ErrorCode, PounceError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
 import { ServerMetrics } from './server-metrics.ts';
+
+const http = process.getBuiltinModule('node:http');
 
 export interface MetricsEndpoint {
   /** The address it answers at (known once it listens: see accept()). */

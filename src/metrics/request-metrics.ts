@@ -11,9 +11,10 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import { performance } from 'node:perf_hooks';
 import type { RequestListener } from '../server/request-wrappers.ts';
 import { DURATION_BUCKETS, type RequestSeries } from './snapshot.ts';
+
+const { performance } = process.getBuiltinModule('node:perf_hooks');
 
 /** The methods OpenTelemetry names; any other is recorded as `_OTHER` (no unbounded label). */
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', '_OTHER'];

@@ -7,9 +7,11 @@
 // worker that leaves normally; a worker killed outright (SIGKILL, OOM) loses at most what it served
 // since its last snapshot. Each push also closes the one-second window `pounce top` shows.
 
-import { type EventLoopUtilization, performance } from 'node:perf_hooks';
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import { RequestMetrics } from './request-metrics.ts';
 import { bucketTotals, type WorkerMetricsSnapshot } from './snapshot.ts';
+
+const { performance } = process.getBuiltinModule('node:perf_hooks');
 
 export const PUSH_INTERVAL_MS = 1_000;
 

@@ -3,8 +3,7 @@
 // which starts new workers — picks up rotated certificates, and a broken one fails the new worker
 // (and so the reload) while the old generation keeps its certificate.
 
-import { readFileSync } from 'node:fs';
-import http from 'node:http';
+import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import type http2 from 'node:http2';
 import type https from 'node:https';
 import type tls from 'node:tls';
@@ -12,8 +11,11 @@ import type { Config } from '../config/options.ts';
 import { pounceError } from '../errors.ts';
 import { SWEEP_MS } from './unused-connections.ts';
 
+const { readFileSync } = process.getBuiltinModule('node:fs');
+const http = process.getBuiltinModule('node:http');
+
 export type Protocol = 'http' | 'https' | 'h2';
-export type NodeServer = http.Server | https.Server | http2.Http2SecureServer;
+export type NodeServer = HttpServer | https.Server | http2.Http2SecureServer;
 
 export interface CreatedServer {
   server: NodeServer;
@@ -22,7 +24,7 @@ export interface CreatedServer {
   connectionEvent: 'connection' | 'secureConnection';
 }
 
-type Listener = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
 type ServerConfig = Pick<
   Config,

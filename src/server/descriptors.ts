@@ -8,8 +8,7 @@
 // ones that never sent a byte, before accept() fails. The budget is known on Linux (/proc); where it
 // is not, nothing is shed (silent connections are still closed after headersTimeout).
 
-import { readdirSync, readFileSync } from 'node:fs';
-
+const { readdirSync, readFileSync } = process.getBuiltinModule('node:fs');
 /** The soft RLIMIT_NOFILE of this process, or undefined where /proc does not tell. */
 function descriptorLimit(): number | undefined {
   try {

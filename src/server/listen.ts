@@ -1,9 +1,11 @@
 // The listening socket of a server: binding it, naming where it listens, and closing it — after
 // the connections already queued in it were accepted.
 
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { pounceError } from '../errors.ts';
 import type { NodeServer } from './create-server.ts';
+
+const net = process.getBuiltinModule('node:net');
 
 /**
  * `reusePort`: thread mode, where every thread has its own SO_REUSEPORT listener on the address.

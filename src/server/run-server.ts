@@ -4,7 +4,6 @@
 //   shutdownTimeout, then cut) → stop accepting → app shutdown hooks (up to shutdownHookTimeout).
 // Used by `pounce serve` and by the programmatic serve().
 
-import { setTimeout as delay } from 'node:timers/promises';
 import { fireDrain, shutdownHooks, startupHooks } from '../app/lifecycle.ts';
 import { type AppHandler, errorText } from '../app/shape.ts';
 import type { Config } from '../config/options.ts';
@@ -14,6 +13,8 @@ import { settleWithin, TIMED_OUT, withTimeout } from '../timeout.ts';
 import type { NodeServer } from './create-server.ts';
 import { type DrainCause, drainPolicy } from './drain-policy.ts';
 import { DrainableServer, type EngineOptions, type ListenTarget } from './drainable-server.ts';
+
+const { setTimeout: delay } = process.getBuiltinModule('node:timers/promises');
 
 export interface ShutdownResult {
   /** Connections cut at the shutdownTimeout deadline. */

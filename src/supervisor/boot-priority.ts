@@ -18,9 +18,10 @@
 // normal priority, as before. Linux only: nice values and policies are per thread there, and the
 // rights are read from /proc.
 
-import { readFileSync } from 'node:fs';
-import os from 'node:os';
 import { setPolicy } from '../sched-idle.ts';
+
+const { readFileSync } = process.getBuiltinModule('node:fs');
+const os = process.getBuiltinModule('node:os');
 
 /** The nice value a booting worker runs at. */
 export const BOOT_NICE = 19;

@@ -15,9 +15,8 @@
 // the hash it keys cached code with) are the same before and after. Best effort: on a Node where
 // any of it fails, the heap stays as it was.
 
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-
+const { setFlagsFromString } = process.getBuiltinModule('node:v8');
+const { runInNewContext } = process.getBuiltinModule('node:vm');
 type Gc = (options: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void;
 
 let pending: NodeJS.Timeout | undefined;

@@ -14,8 +14,7 @@
 // soon as the configuration says so. A user who chose compiler flags themselves (on the command
 // line or in NODE_OPTIONS) keeps their choice: pounce then changes nothing.
 
-import { setFlagsFromString } from 'node:v8';
-
+const { setFlagsFromString } = process.getBuiltinModule('node:v8');
 /** V8 flags that choose compilers: with any of them given by the user, pounce leaves the tiers alone. */
 const USER_COMPILER_FLAGS = /--(?:no-)?(?:maglev|turbofan|opt|jitless|max-opt|lite-mode|sparkplug)\b/;
 

@@ -21,8 +21,7 @@
 // RoundRobinHandle) that this cannot reach: there, connections arriving while no worker is alive are
 // refused, as the README says. Inherited sockets therefore always use shared scheduling.
 
-import net from 'node:net';
-
+const net = process.getBuiltinModule('node:net');
 export type CreateServerHandle = (
   address: string | null,
   port: number | null,

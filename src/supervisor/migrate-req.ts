@@ -5,8 +5,7 @@
 // them to another listener of the same port. The sysctl is per network namespace (a container has
 // its own).
 
-import { readFileSync } from 'node:fs';
-
+const { readFileSync } = process.getBuiltinModule('node:fs');
 const SYSCTL = '/proc/sys/net/ipv4/tcp_migrate_req';
 
 /** '1', '0', or undefined when the kernel has no such setting (older than 5.14, not Linux). */

@@ -2,10 +2,13 @@
 // socket) and carries the IPC messages. Its birth information crosses the process boundary as JSON
 // in an environment variable, which the worker validates (worker/init.ts).
 
-import cluster from 'node:cluster';
+import type { Cluster } from 'node:cluster';
 import { WORKER_INIT_ENV, type WorkerInit } from '../ipc/messages.ts';
 import { forkForBoot } from './boot-priority.ts';
 import type { WorkerTransport } from './worker-transport.ts';
+
+// @types/node types node:cluster as its ES namespace (`default`); Node returns the module object.
+const cluster = process.getBuiltinModule('node:cluster') as unknown as Cluster;
 
 export function spawnProcessWorker(init: WorkerInit): WorkerTransport {
   const fork = () => cluster.fork({ [WORKER_INIT_ENV]: JSON.stringify(init) });

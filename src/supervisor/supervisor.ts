@@ -11,7 +11,6 @@
 // (test/supervisor-machine.test.ts). The supervisor emits its lifecycle (events.ts) for the
 // systemd integration, the upgrade module and the control socket.
 
-import { EventEmitter } from 'node:events';
 import type { ServerEvent } from '../app/lifecycle.ts';
 import type { Config } from '../config/options.ts';
 import { retireBudgetMs } from '../deploy/timings.ts';
@@ -31,6 +30,8 @@ import { type StatusReport, workerStatuses } from './status.ts';
 import type { WorkerHandle } from './worker-handle.ts';
 import { WorkerPool } from './worker-pool.ts';
 import type { SpawnWorker } from './worker-transport.ts';
+
+const { EventEmitter } = process.getBuiltinModule('node:events');
 
 export type { SupervisorSignal } from './signal-table.ts';
 export { SIGNAL_TABLE } from './signal-table.ts';

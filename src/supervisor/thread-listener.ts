@@ -15,12 +15,13 @@
 // before keepListeningSocketsOpen's wrap is installed (that wrap is for the cluster's shared
 // handles); the supervisor closes its descriptor when it exits.
 
-import net from 'node:net';
-import path from 'node:path';
-import { getSystemErrorName } from 'node:util';
 import type { Config } from '../config/options.ts';
 import { pounceError } from '../errors.ts';
 import type { CreateServerHandle } from './listening-sockets.ts';
+
+const net = process.getBuiltinModule('node:net');
+const path = process.getBuiltinModule('node:path');
+const { getSystemErrorName } = process.getBuiltinModule('node:util');
 
 /** libuv's UV_TCP_REUSEPORT bind flag (what net's `reusePort` passes). */
 const UV_TCP_REUSEPORT = 2;
@@ -67,7 +68,7 @@ export async function openThreadListener(
     // node:dns/promises only for a host name, in thread mode: a default supervisor never loads it.
     const address =
       family === 0
-        ? await (await import('node:dns/promises')).lookup(config.host)
+        ? await process.getBuiltinModule('node:dns/promises').lookup(config.host)
         : { address: config.host, family };
     handle = create(address.address, config.port, address.family, undefined, UV_TCP_REUSEPORT);
   }

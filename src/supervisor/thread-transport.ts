@@ -10,10 +10,12 @@
 // process dies, all of its threads are reported gone with the host's exit status, and the
 // supervisor replaces them as crashed workers (in a new host).
 
-import { type ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { WorkerInit } from '../ipc/messages.ts';
 import type { FromHost, ToHost } from '../ipc/thread-host-messages.ts';
 import type { ExitInfo, SpawnWorker, WorkerTransport } from './worker-transport.ts';
+
+const { fork } = process.getBuiltinModule('node:child_process');
 
 interface ThreadEnds {
   message: ((message: unknown) => void)[];

@@ -7,9 +7,10 @@
 // the socket; and because the service manager holds it too, connections that arrive while pounce
 // itself restarts wait in the kernel's accept queue instead of being refused.
 
-import { fstatSync } from 'node:fs';
 import { configError } from '../errors.ts';
 import type { InheritedFd } from '../ipc/messages.ts';
+
+const { fstatSync } = process.getBuiltinModule('node:fs');
 
 export const SD_LISTEN_FDS_START = 3;
 

@@ -16,10 +16,9 @@
 // neither works, pounce says so once and carries on (systemd then times out the start, which names
 // the problem better than pounce refusing to run).
 
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-
+const { spawn } = process.getBuiltinModule('node:child_process');
+const { existsSync } = process.getBuiltinModule('node:fs');
+const path = process.getBuiltinModule('node:path');
 export type Transport = 'ffi' | 'helper';
 
 /** One notification: `{ READY: 1, STATUS: 'serving' }` is sent as `READY=1\nSTATUS=serving`. */

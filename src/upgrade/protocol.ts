@@ -22,11 +22,12 @@
 //   new → old  failed {reason}         the new one could not start (it exits)
 //   old → new  stop                    the upgrade was abandoned (failure, timeout, old shutting down)
 
-import { fstatSync } from 'node:fs';
-import path from 'node:path';
 import { configError } from '../errors.ts';
 import type { InheritedFd } from '../ipc/messages.ts';
 import type { CarriedCounters } from '../metrics/server-metrics.ts';
+
+const { fstatSync } = process.getBuiltinModule('node:fs');
+const path = process.getBuiltinModule('node:path');
 
 export const UPGRADE_ENV = 'POUNCE_INTERNAL_UPGRADE';
 /**

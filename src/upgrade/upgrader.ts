@@ -12,8 +12,7 @@
 // so a shutdown during the upgrade is passed on over the IPC channel (`stop`), never as a second
 // signal (a second SIGTERM means "exit now").
 
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { lstatSync, rmSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import type { Config } from '../config/options.ts';
 import { dispatch, type Handlers, type InheritedFd } from '../ipc/messages.ts';
 import type { Logger } from '../log/logger.ts';
@@ -29,6 +28,9 @@ import {
   type ToSuccessor,
   UPGRADE_ENV,
 } from './protocol.ts';
+
+const { execFile, spawn } = process.getBuiltinModule('node:child_process');
+const { lstatSync, rmSync } = process.getBuiltinModule('node:fs');
 
 export type UpgradeOutcome =
   | ({ ok: true; previousPid: number; upgrades: number } & SuccessorInfo)

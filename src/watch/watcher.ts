@@ -8,11 +8,12 @@
 // those into one change of the real file (its `atomic` handling), follows directories created after
 // the start, and lets the ignore rules prune node_modules before it is walked at all.
 
-import { existsSync, statSync } from 'node:fs';
-import path from 'node:path';
 import { watch } from 'chokidar';
 import type { Config } from '../config/options.ts';
 import { configError } from '../errors.ts';
+
+const { existsSync, statSync } = process.getBuiltinModule('node:fs');
+const path = process.getBuiltinModule('node:path');
 
 export const SOURCE_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs', '.json'] as const;
 /** Dependencies, VCS data and build output: never a reason to reload, and expensive to watch. */

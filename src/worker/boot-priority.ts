@@ -4,10 +4,11 @@
 // thread that starts them, so every thread of the process is set back (V8's, libuv's), not only
 // the main one.
 
-import { readdirSync } from 'node:fs';
-import os from 'node:os';
 import { pounceError } from '../errors.ts';
 import { SCHED_IDLE, setPolicy, threadPolicies } from '../sched-idle.ts';
+
+const { readdirSync } = process.getBuiltinModule('node:fs');
+const os = process.getBuiltinModule('node:os');
 
 let pending: number | undefined;
 

@@ -2,8 +2,9 @@
 // MessagePort of a thread worker (whose messages the worker-host process relays, see
 // thread-host.ts). run-worker.ts uses only this, so the same worker code runs in either.
 
-import { parentPort } from 'node:worker_threads';
 import type { FromWorker, MemoryMeasure } from '../ipc/messages.ts';
+
+const { parentPort } = process.getBuiltinModule('node:worker_threads');
 
 export interface WorkerEndpoint {
   /** Sends a message; `then` runs once it has left, or at once if the channel is closed. */

@@ -3,15 +3,16 @@
 // each thread's messages tagged with its worker id, ends a thread when told, and reports each
 // thread's exit. The supervisor's side is supervisor/thread-transport.ts.
 
-import { Worker } from 'node:worker_threads';
 import { type FromHost, THREAD_ENTRY, type ThreadData, type ToHost } from '../ipc/thread-host-messages.ts';
+
+const { Worker } = process.getBuiltinModule('node:worker_threads');
 
 if (!process.send) {
   process.stderr.write('pounce: the worker host is started by the pounce supervisor, not directly\n');
   process.exit(2);
 }
 const send = (message: FromHost) => process.send?.(message);
-const threads = new Map<number, Worker>();
+const threads = new Map<number, InstanceType<typeof Worker>>();
 /**
  * The listening socket received with each spawn: a descriptor of this process that the thread
  * listens on and closes when it ends. The handle object is kept while the thread lives and never

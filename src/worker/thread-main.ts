@@ -2,11 +2,12 @@
 // itself is run-worker.ts; a thread installs no signal handlers (signals belong to the process, and
 // the host ignores them) and never ends the process: its process.exit() ends this thread only.
 
-import { workerData } from 'node:worker_threads';
 import type { ThreadData } from '../ipc/thread-host-messages.ts';
 import { threadEndpoint } from './endpoint.ts';
 import { parseWorkerInit } from './init.ts';
 import { runWorker } from './run-worker.ts';
+
+const { workerData } = process.getBuiltinModule('node:worker_threads');
 
 const data = workerData as Partial<ThreadData> | undefined;
 const parsed = parseWorkerInit(typeof data?.init === 'string' ? data.init : undefined);

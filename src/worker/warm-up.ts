@@ -10,8 +10,7 @@
 // Only Node's own code is warmed: the throwaway server's handler is not the app (calling the app
 // with made-up requests could have effects). Best effort: any error, or the deadline, just ends it.
 
-import http from 'node:http';
-
+const http = process.getBuiltinModule('node:http');
 /** Requests sent (a few hundred is enough for V8's baseline and first optimizing tiers). */
 export const WARM_UP_REQUESTS = 500;
 /** Connections they are spread over (kept alive). */

@@ -6,11 +6,13 @@
 // the app adds after listen() (routes registered late, a WebSocket server attached later), and it
 // is one extra function call per request: no closure, no allocation beyond the arguments.
 
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AdoptServer } from '../../server/drainable-server.ts';
 import type { AppHandler } from '../shape.ts';
 import type { ScriptServer } from './capture.ts';
+
+const http = process.getBuiltinModule('node:http');
 
 export interface Adopted {
   /** The app as the drain engine calls it: the server's own listeners. */

@@ -16,17 +16,20 @@
 //     127.0.0.1 for "localhost")      → an alias: not bound; its 'error' listeners hear why
 //   a later one, anything else        → per scriptExtraListeners: error | ignore | passthrough
 
-import http from 'node:http';
+import type { Server as HttpServer } from 'node:http';
 import type https from 'node:https';
-import net from 'node:net';
+import type { Server as NetServer } from 'node:net';
 import type tls from 'node:tls';
 import { type PounceError, pounceError } from '../../errors.ts';
 import type { Logger } from '../../log/logger.ts';
 
+const http = process.getBuiltinModule('node:http');
+const net = process.getBuiltinModule('node:net');
+
 export type ExtraListeners = 'error' | 'ignore' | 'passthrough';
 
 /** A server a script may be served with: HTTP/1.1, HTTPS, or HTTP/2 over TLS. */
-export type ScriptServer = http.Server | https.Server;
+export type ScriptServer = HttpServer | https.Server;
 
 export interface CaptureOptions {
   extraListeners: ExtraListeners;
@@ -49,9 +52,9 @@ const originalListen = net.Server.prototype.listen;
 export function captureListens(options: CaptureOptions): Capture {
   let served: ScriptServer | undefined;
   let stopped = false;
-  const passthrough = new WeakSet<net.Server>();
+  const passthrough = new WeakSet<NetServer>();
 
-  net.Server.prototype.listen = function listen(this: net.Server, ...args: unknown[]) {
+  net.Server.prototype.listen = function listen(this: NetServer, ...args: unknown[]) {
     // pounce's own bind of the served server, a passed-through listener, or capture over.
     if (stopped || this === served || passthrough.has(this)) return originalListen.apply(this, args as never);
     const asked = describeListen(args);
@@ -106,7 +109,7 @@ const secure = () => ({
   tls: process.getBuiltinModule('node:tls') as typeof tls,
 });
 
-function isHttpServer(server: net.Server): server is ScriptServer {
+function isHttpServer(server: NetServer): server is ScriptServer {
   // https.Server is a tls.Server, not an http.Server; HTTP/2 secure servers are tls.Servers that
   // emit 'session' (checked by name: node:http2 does not export its server classes).
   return (
@@ -117,7 +120,7 @@ function isHttpServer(server: net.Server): server is ScriptServer {
 }
 
 /** The same request listeners: the same app, listening on another address. */
-function sameApp(server: net.Server, served: net.Server): boolean {
+function sameApp(server: NetServer, served: NetServer): boolean {
   const mine = server.listeners('request');
   const theirs = served.listeners('request');
   return mine.length > 0 && mine.every((l) => theirs.includes(l));
@@ -128,12 +131,12 @@ function sameApp(server: net.Server, served: net.Server): boolean {
  * secondary bindings) hears why; a server without one is left alone, never listening, rather than
  * crashing the worker with an unhandled 'error'.
  */
-function refuse(server: net.Server, code: string, message: string): void {
+function refuse(server: NetServer, code: string, message: string): void {
   if (server.listenerCount('error') === 0) return;
   process.nextTick(() => server.emit('error', Object.assign(new Error(message), { code })));
 }
 
-function serverKind(server: net.Server): string {
+function serverKind(server: NetServer): string {
   if (server instanceof http.Server) return 'an http.Server';
   const { https, tls } = secure();
   if (server instanceof https.Server) return 'an https.Server';

@@ -11,10 +11,11 @@
 // They are told apart by the caller's file: the frame above process.exit lies in pounce's own
 // source (src/ or dist/), never in the app's.
 
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Logger } from '../../log/logger.ts';
 import { onDrain } from '../lifecycle.ts';
+
+const path = process.getBuiltinModule('node:path');
+const { fileURLToPath, pathToFileURL } = process.getBuiltinModule('node:url');
 
 const POUNCE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..') + path.sep;
 const POUNCE_URL = pathToFileURL(POUNCE_DIR).href;

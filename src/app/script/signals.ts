@@ -7,9 +7,10 @@
 // hook, after the drain (within shutdownHookTimeout), whether the worker leaves for a shutdown or a
 // reload, and lets them finish (see below) before the worker exits. The worker's own signal handling (src/worker/main.ts) was installed before and is untouched.
 
-import { once } from 'node:events';
 import { onShutdown } from '../lifecycle.ts';
 import { appExitRequested } from './exit-guard.ts';
+
+const { once } = process.getBuiltinModule('node:events');
 
 const HELD_SIGNALS = new Set<string | symbol>(['SIGTERM', 'SIGINT']);
 type Handler = (signal: NodeJS.Signals) => unknown;
