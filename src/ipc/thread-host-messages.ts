@@ -21,6 +21,8 @@ export type FromHost =
 export interface ThreadData {
   init: string;
   fd: number | undefined;
+  /** Where the host's log lines go (log/stdout-lines.ts): one descriptor shared by its threads. */
+  stdoutFd: number;
 }
 
 /** The thread entry point, relative to the host (same directory, same extension). */

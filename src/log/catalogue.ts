@@ -254,6 +254,11 @@ export const catalogue = {
     (f) =>
       `${f.lines} access log line(s) dropped: stdout did not keep up and ${f.bufferMb} MB of lines were waiting`,
   ),
+  logLinesDropped: event<{ lines: number; queuedKb: number }>(
+    'warn',
+    (f) =>
+      `${f.lines} log line(s) dropped: stdout did not keep up and ${f.queuedKb} KB of lines were waiting`,
+  ),
   notifyTransport: event<{ transport: string }>(
     'debug',
     (f) => `Sending systemd notifications through ${f.transport}`,

@@ -1,14 +1,18 @@
 // One logger for the process: pino, JSON lines when stdout is not a terminal (or logFormat=json),
-// readable lines when it is. Writes are synchronous so that the last lines before an exit (a
-// forced shutdown, a startup failure) are never lost in a buffer — except the access log's, which
-// are many and buffered (createAccessLogger).
+// readable lines when it is. Each JSON line is written at once, in order, so that the last lines
+// before an exit (a forced shutdown, a startup failure) are never lost in a buffer, but never by a
+// write that blocks: a stdout that stopped reading must not stop the process (stdout-lines.ts). The
+// access log's lines are many and buffered (createAccessLogger).
 
 import pino from 'pino';
+import sonicBoom from 'sonic-boom';
 import type { Config } from '../config/options.ts';
 import { catalogue, type EventFields, type EventName } from './catalogue.ts';
 import { pinoIsoTime } from './iso-time.ts';
+import { EXIT_STALL_MS, StdoutLines, stdoutDescriptor } from './stdout-lines.ts';
 
 const { createRequire } = process.getBuiltinModule('node:module');
+const { isatty } = process.getBuiltinModule('node:tty');
 
 export interface Logger {
   /** Logs one event from the catalogue. */
@@ -34,7 +38,8 @@ function wrap(base: pino.Logger): Logger {
 }
 
 function usePretty(config: Pick<Config, 'logFormat'>): boolean {
-  return config.logFormat === 'pretty' || (config.logFormat === 'auto' && process.stdout.isTTY === true);
+  // isatty, not process.stdout.isTTY: creating Node's stdout stream is not needed to know.
+  return config.logFormat === 'pretty' || (config.logFormat === 'auto' && isatty(1));
 }
 
 function pinoOptions(level: pino.LevelWithSilent): pino.LoggerOptions {
@@ -51,8 +56,12 @@ function prettyDestination(): pino.DestinationStream {
 }
 
 export function createLogger(config: Pick<Config, 'logLevel' | 'logFormat'>): Logger {
-  const destination = usePretty(config) ? prettyDestination() : pino.destination({ dest: 1, sync: true });
-  return wrap(pino(pinoOptions(config.logLevel), destination));
+  if (usePretty(config)) return wrap(pino(pinoOptions(config.logLevel), prettyDestination()));
+  const destination = new StdoutLines(stdoutDescriptor(), (lines, queuedBytes) =>
+    logger.event('logLinesDropped', { lines, queuedKb: queuedBytes / 1024 }),
+  );
+  const logger = wrap(pino(pinoOptions(config.logLevel), destination));
+  return logger;
 }
 
 /**
@@ -85,8 +94,8 @@ export interface AccessLogger {
  * The access log's own logger (option `accessLog`): JSON lines on stdout like the rest, at `info`
  * whatever `logLevel` says (the option asked for them), buffered (see ACCESS_MIN_BYTES). Whatever is
  * still buffered when the process (or thread) exits is written synchronously then; a worker that
- * exits normally has flushed before (see flush()). Only SIGKILL loses lines: at most the last
- * second's. In a terminal (pretty format, development) lines are written at once. Lines that do not
+ * exits normally has flushed before (see flush()). Lines are lost only to SIGKILL (at most the last
+ * second's) and to a stdout that took nothing for EXIT_STALL_MS at exit. In a terminal (pretty format, development) lines are written at once. Lines that do not
  * fit in ACCESS_MAX_BUFFER_BYTES are dropped and their count goes to `onDropped`.
  */
 export function createAccessLogger(
@@ -98,17 +107,35 @@ export function createAccessLogger(
     const logger = pino(pinoOptions('info'), prettyDestination()).child(bindings);
     return { pino: logger, flush: () => Promise.resolve() };
   }
-  const destination = pino.destination({
-    dest: 1,
+  // Written through the non-blocking descriptor of a pipe (stdout-lines.ts): a stalled reader
+  // holds lines in the buffer, never a thread. At exit, what is buffered is written synchronously
+  // (flushSync): sonic-boom asks retryEAGAIN whether to go on each time stdout takes nothing; it
+  // goes on while stdout makes progress, and gives up after EXIT_STALL_MS without any.
+  let exiting = false;
+  let giveUpAt = 0;
+  let lastRemaining = Number.POSITIVE_INFINITY;
+  // A SonicBoom of our own rather than pino.destination(): pino's would also flush it at exit on
+  // its own, retrying for as long as stdout takes nothing — forever, if the reader stalled.
+  const destination = new sonicBoom.SonicBoom({
+    fd: stdoutDescriptor(),
     sync: false,
     minLength: ACCESS_MIN_BYTES,
     maxWrite: PIPE_BUF_BYTES,
     periodicFlush: ACCESS_FLUSH_MS,
     maxLength: ACCESS_MAX_BUFFER_BYTES,
+    retryEAGAIN: (_error, _writing, remaining) => {
+      if (!exiting) return true;
+      if (remaining < lastRemaining) {
+        lastRemaining = remaining;
+        giveUpAt = Date.now() + EXIT_STALL_MS;
+      }
+      return Date.now() < giveUpAt;
+    },
   });
+  // A stdout that is gone (EPIPE: the reader exited) loses the lines; it must not crash the worker.
+  destination.on('error', () => {});
   // Dropped lines are reported once stdout has caught up (the buffer drained), not while it is
-  // blocked: the report is a lifecycle line, written synchronously, and would block the worker
-  // until the reader came back. Each write of pino is one line.
+  // blocked: the report would only wait behind the lines. Each write of pino is one line.
   let dropped = 0;
   const report = () => {
     if (dropped === 0) return;
@@ -119,10 +146,12 @@ export function createAccessLogger(
   destination.on('drop', () => dropped++);
   destination.on('drain', report);
   process.once('exit', () => {
+    exiting = true;
+    giveUpAt = Date.now() + EXIT_STALL_MS;
     try {
       destination.flushSync();
     } catch {
-      // stdout is gone: nothing can be written anyway
+      // stdout is gone, or took nothing for EXIT_STALL_MS: what is left is lost
     }
     report();
   });

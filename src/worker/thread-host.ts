@@ -4,6 +4,7 @@
 // thread's exit. The supervisor's side is supervisor/thread-transport.ts.
 
 import { type FromHost, THREAD_ENTRY, type ThreadData, type ToHost } from '../ipc/thread-host-messages.ts';
+import { stdoutDescriptor } from '../log/stdout-lines.ts';
 
 const { Worker } = process.getBuiltinModule('node:worker_threads');
 
@@ -25,7 +26,12 @@ process.on('message', (message: ToHost, handle: unknown) => {
   switch (message.type) {
     case 'spawn': {
       const fd = (handle as { fd?: unknown } | undefined)?.fd;
-      const data: ThreadData = { init: message.init, fd: typeof fd === 'number' && fd >= 0 ? fd : undefined };
+      const data: ThreadData = {
+        init: message.init,
+        fd: typeof fd === 'number' && fd >= 0 ? fd : undefined,
+        // One descriptor for every thread: a thread's own would stay open after the thread ended.
+        stdoutFd: stdoutDescriptor(),
+      };
       if (handle) sockets.set(message.id, handle);
       const thread = new Worker(new URL(THREAD_ENTRY, import.meta.url), {
         workerData: data,

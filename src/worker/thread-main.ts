@@ -3,6 +3,7 @@
 // the host ignores them) and never ends the process: its process.exit() ends this thread only.
 
 import type { ThreadData } from '../ipc/thread-host-messages.ts';
+import { setStdoutDescriptor } from '../log/stdout-lines.ts';
 import { threadEndpoint } from './endpoint.ts';
 import { parseWorkerInit } from './init.ts';
 import { runWorker } from './run-worker.ts';
@@ -16,6 +17,7 @@ if (typeof parsed !== 'object') throw new Error(`pounce: ${parsed ?? 'no worker 
 // thread listens on it (listenTarget), like a process worker on the cluster's shared handle. It is
 // not an inherited socket (inheritedFds): the supervisor's socket ends with the server.
 const fd = typeof data?.fd === 'number' ? data.fd : undefined;
+if (typeof data?.stdoutFd === 'number') setStdoutDescriptor(data.stdoutFd);
 await runWorker(
   fd === undefined ? parsed : { ...parsed, config: { ...parsed.config, fd } },
   threadEndpoint(),

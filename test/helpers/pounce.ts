@@ -4,9 +4,11 @@
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, constants, cpSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { killGroup, scrubbedEnv, trackGroup } from '../../bench/lib/harness.ts';
@@ -28,6 +30,8 @@ export interface LogLine {
 
 export interface PounceProcess {
   readonly child: ChildProcess;
+  /** What pounce prints on stdout, as a stream (pause() it to stop reading). */
+  readonly output: Readable;
   readonly pid: number;
   /** Every JSON log line printed so far, parsed. */
   readonly logs: LogLine[];
@@ -51,6 +55,23 @@ export interface SpawnOptions {
   /** startServer: leave the control socket at its default place instead of a private one. */
   defaultControlSocket?: boolean;
   env?: Record<string, string | undefined>;
+  /**
+   * Give pounce a pipe as stdout, as a container runtime, a process manager or a shell does —
+   * not the socket pair Node's child_process makes for 'pipe'.
+   */
+  stdoutPipe?: boolean;
+}
+
+/** A FIFO made for one child's stdout: the write end for spawn, the read end as a stream. */
+function stdoutPipe(t: TestContext): { writeFd: number; output: Readable } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'pounce-stdout-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const fifo = path.join(dir, 'stdout');
+  execFileSync('mkfifo', [fifo]);
+  // The read end first, non-blocking (opening a FIFO blocks until the other end is opened).
+  const readFd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  const writeFd = openSync(fifo, constants.O_WRONLY);
+  return { writeFd, output: new net.Socket({ fd: readFd, readable: true, writable: false }) };
 }
 
 /** Starts `pounce ARGS...` with JSON logs; the test context kills its process group at the end. */
@@ -61,12 +82,16 @@ export function spawnPounce(t: TestContext, args: string[], options: SpawnOption
     '--conditions=pounce-source',
     options.script ?? CLI,
   ];
+  const pipe = options.stdoutPipe ? stdoutPipe(t) : undefined;
   const child = spawn(file!, [...prefix, ...args], {
     cwd: options.cwd ?? ROOT,
     env: scrubbedEnv({ POUNCE_LOG_FORMAT: 'json', ...options.env }),
     detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', pipe?.writeFd ?? 'pipe', 'pipe'],
   });
+  if (pipe) closeSync(pipe.writeFd);
+  const output = pipe?.output ?? child.stdout!;
+  t.after(() => output.destroy());
   const pid = child.pid!;
   const release = trackGroup(pid);
   t.after(() => {
@@ -79,7 +104,7 @@ export function spawnPounce(t: TestContext, args: string[], options: SpawnOption
   let out = '';
   let err = '';
   let partial = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+  output.setEncoding('utf8').on('data', (chunk: string) => {
     out += chunk;
     partial += chunk;
     const lines = partial.split('\n');
@@ -112,6 +137,7 @@ export function spawnPounce(t: TestContext, args: string[], options: SpawnOption
 
   return {
     child,
+    output,
     pid,
     logs,
     stderr: () => err,
