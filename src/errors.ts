@@ -146,8 +146,8 @@ export const ERRORS = {
   ),
   WORKER_BOOT_PRIORITY: template(
     ErrorCode.WORKER,
-    (_f: Record<string, never>) =>
-      'The worker booted under SCHED_IDLE and could not leave it before listening (chrt --other failed): it would serve on idle CPU only',
+    (f: { what: string }) =>
+      `The worker booted at a low priority and could not take back ${f.what} before listening (chrt or taskset failed): it would serve at its boot priority`,
   ),
   TLS_FILE: template(
     ErrorCode.TLS,

@@ -6,33 +6,21 @@
 // against 1.38× with SCHED_IDLE (the notes of issue 15).
 //
 // Node has no call for scheduling policies, so util-linux's chrt sets it, on every thread of a
-// process (`--all-tasks`). Used only where chrt exists at a fixed path (never looked up in PATH:
-// the supervisor may run as root); where it does not, or fails, the worker boots at nice 19 alone.
+// process (`--all-tasks`). Used only where chrt exists at a fixed path (system-tool.ts); where it
+// does not, or fails, the worker boots at nice 19 alone.
+
+import { systemTool } from './system-tool.ts';
 
 const { spawnSync } = process.getBuiltinModule('node:child_process');
-const { accessSync, constants, readdirSync, readFileSync } = process.getBuiltinModule('node:fs');
+const { readdirSync, readFileSync } = process.getBuiltinModule('node:fs');
+
 const CHRT_PATHS = ['/usr/bin/chrt', '/bin/chrt'];
 /** SCHED_IDLE in linux/sched.h (field 41, `policy`, of /proc/PID/task/TID/stat). */
 export const SCHED_IDLE = 5;
 
-let chrt: string | null | undefined;
-
-/** The chrt executable, or undefined when this host has none (read once). */
+/** The chrt executable, or undefined when this host has none. */
 export function chrtPath(): string | undefined {
-  if (chrt === undefined) {
-    chrt =
-      process.platform !== 'linux'
-        ? null
-        : (CHRT_PATHS.find((candidate) => {
-            try {
-              accessSync(candidate, constants.X_OK);
-              return true;
-            } catch {
-              return false;
-            }
-          }) ?? null);
-  }
-  return chrt ?? undefined;
+  return systemTool(CHRT_PATHS);
 }
 
 /**

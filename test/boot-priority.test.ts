@@ -4,11 +4,13 @@
 // /proc on real processes during a reload.
 
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { allowedCpus, cpuNumbers, sameCpus, tasksetPath, threadCpus } from '../src/cpu-affinity.ts';
 import { chrtPath, SCHED_IDLE, threadPolicies } from '../src/sched-idle.ts';
+import { bootHalf } from '../src/supervisor/boot-cpus.ts';
 import { BOOT_NICE, bootPriority } from '../src/supervisor/boot-priority.ts';
 import { appPath, scratchDir, startServer } from './helpers/pounce.ts';
 
@@ -74,6 +76,75 @@ test('a reload boots its new worker at low priority and serves at the normal one
     new Set(threadPolicies(Number(held.pid))),
     new Set([SCHED_OTHER]),
     'under the normal policy',
+  );
+  assert.equal((await fetch(server.url)).status, 200);
+});
+
+/** True if every thread of `pid` may run on exactly the CPUs of `list`. */
+function everyThreadOn(pid: number, list: string): boolean {
+  const lists = threadCpus(pid);
+  return lists.length > 0 && lists.every((l) => sameCpus(l, list));
+}
+
+test('a reload boots its new worker on part of the CPUs while the workers are busy, on every CPU when idle', {
+  skip: process.platform !== 'linux' && 'CPU affinity per thread: Linux',
+}, async (t) => {
+  const all = allowedCpus('self')!;
+  const numbers = cpuNumbers(all) ?? [];
+  // Held only where the boot is lowered at all, taskset exists and there is more than one CPU.
+  const holds = bootPriority() !== undefined && tasksetPath() !== undefined && numbers.length > 1;
+  const gate = scratchDir(t, 'pounce-gate-');
+  const server = await startServer(t, appPath('gated-start.ts'), ['--workers', '1', '--log-level', 'debug'], {
+    env: { GATE_DIR: gate },
+  });
+  writeFileSync(path.join(gate, 'armed'), '');
+
+  // Idle: nothing to protect, the boot keeps every CPU (a held boot would only take longer).
+  server.signal('SIGHUP');
+  const idle = Number((await server.waitForEvent('appGated')).pid);
+  assert.ok(
+    everyThreadOn(idle, all),
+    `on an idle server every thread boots on CPUs ${all}: ${threadCpus(idle)}`,
+  );
+  writeFileSync(path.join(gate, 'open'), '');
+  await server.waitForEvent('reloadComplete');
+  rmSync(path.join(gate, 'open'));
+
+  // Busy: requests that each keep the worker's CPU busy for 20 ms, two at a time, for two of the
+  // supervisor's 1 s load samples (the load is measured, not announced).
+  let busy = true;
+  const loop = async () => {
+    while (busy) await (await fetch(`${server.url}/spin`)).text();
+  };
+  const loops = [loop(), loop()];
+  t.after(() => {
+    busy = false;
+  });
+  await new Promise((r) => setTimeout(r, 2_000));
+  server.signal('SIGHUP');
+  await server.waitForCount('appGated', 2);
+  busy = false;
+  await Promise.all(loops);
+  const held = Number(server.logs.filter((l) => l.event === 'appGated')[1]!.pid);
+  if (holds) {
+    const boot = bootHalf(numbers);
+    assert.ok(
+      everyThreadOn(held, boot),
+      `under load every thread boots on CPUs ${boot}: ${threadCpus(held)}`,
+    );
+    assert.ok(
+      server.logs.some((l) => l.event === 'bootCpus'),
+      'and the supervisor says so',
+    );
+  } else {
+    assert.ok(everyThreadOn(held, all), `where the boot cannot be held, on CPUs ${all}: ${threadCpus(held)}`);
+  }
+
+  writeFileSync(path.join(gate, 'open'), '');
+  await server.waitForCount('drainingOld', 2);
+  assert.ok(
+    everyThreadOn(held, all),
+    `every thread serves on the supervisor's CPUs ${all}: ${threadCpus(held)}`,
   );
   assert.equal((await fetch(server.url)).status, 200);
 });

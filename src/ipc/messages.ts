@@ -148,8 +148,21 @@ export interface WorkerInit {
    * supervisor/boot-priority.ts): the priority its threads take back right before it listens.
    */
   bootPriority?: number;
+  /**
+   * Set when the supervisor held this worker to part of the CPUs for its boot because the serving
+   * workers are busy (supervisor/boot-cpus.ts): `serve` is the CPU list it takes back before it listens.
+   */
+  bootCpus?: BootCpus;
   /** Set when others serve: warm Node's HTTP code before listening (worker/warm-up.ts). */
   warmUp?: boolean;
+}
+
+/** Where a booting worker runs until it listens, and the CPUs it takes back then (/proc CPU lists). */
+export interface BootCpus {
+  /** The CPUs it boots on. */
+  boot: string;
+  /** The supervisor's CPUs, which it serves on. */
+  serve: string;
 }
 
 export interface InheritedFd {

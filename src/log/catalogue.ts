@@ -69,6 +69,11 @@ export const catalogue = {
     'debug',
     (f) => `Worker ${f.worker} (generation ${f.generation}) started as pid ${f.pid}`,
   ),
+  bootCpus: event<{ worker: number; cpus: string; load: number }>(
+    'debug',
+    (f) =>
+      `Worker ${f.worker} boots on CPU(s) ${f.cpus} only: the serving workers are busy (${f.load} of a CPU)`,
+  ),
   workerReady: event<{ worker: number; generation: number; url: string }>(
     'debug',
     (f) => `Worker ${f.worker} (generation ${f.generation}) is ready`,

@@ -18,6 +18,7 @@
 // normal priority, as before. Linux only: nice values and policies are per thread there, and the
 // rights are read from /proc.
 
+import { setCpus } from '../cpu-affinity.ts';
 import { setPolicy } from '../sched-idle.ts';
 
 const { readFileSync } = process.getBuiltinModule('node:fs');
@@ -69,9 +70,10 @@ function mayRaiseTo(nice: number): boolean {
  * priority. Then every thread of the child is put under SCHED_IDLE where chrt can (it boots at
  * nice 19 where not). Nothing else is started at BOOT_NICE meanwhile: the fork is synchronous on
  * this thread, and libuv's other threads and the children started before keep their priority
- * (nice values are per thread).
+ * (nice values are per thread). With `cpus` (a /proc CPU list), every thread of the child is also
+ * held to those CPUs (boot-cpus.ts); the worker takes the supervisor's back before it listens.
  */
-export function forkForBoot<T>(fork: () => T, pidOf: (child: T) => number | undefined): T {
+export function forkForBoot<T>(fork: () => T, pidOf: (child: T) => number | undefined, cpus?: string): T {
   const own = os.getPriority();
   os.setPriority(0, BOOT_NICE);
   let child: T;
@@ -82,6 +84,8 @@ export function forkForBoot<T>(fork: () => T, pidOf: (child: T) => number | unde
     os.setPriority(0, own);
   }
   const pid = pidOf(child);
-  if (pid !== undefined) setPolicy(pid, 'idle');
+  if (pid === undefined) return child;
+  setPolicy(pid, 'idle');
+  if (cpus !== undefined) setCpus(pid, cpus);
   return child;
 }

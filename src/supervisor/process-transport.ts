@@ -12,8 +12,10 @@ const cluster = process.getBuiltinModule('node:cluster') as unknown as Cluster;
 
 export function spawnProcessWorker(init: WorkerInit): WorkerTransport {
   const fork = () => cluster.fork({ [WORKER_INIT_ENV]: JSON.stringify(init) });
-  // A worker that boots while others serve: at the lowest priority from the fork on (boot-priority.ts).
-  const worker = init.bootPriority === undefined ? fork() : forkForBoot(fork, (w) => w.process.pid);
+  // A worker that boots while others serve: at the lowest priority from the fork on (boot-priority.ts),
+  // on part of the CPUs if they are busy (boot-cpus.ts).
+  const worker =
+    init.bootPriority === undefined ? fork() : forkForBoot(fork, (w) => w.process.pid, init.bootCpus?.boot);
   // IPC errors (the channel closing as the worker dies) are reported through 'exit'.
   worker.on('error', () => {});
   return {

@@ -41,7 +41,7 @@ export type { ReloadOutcome, ScaleOutcome, SupervisorEvents } from './events.ts'
 
 /** How long a worker's own SIGTERM/SIGINT waits for the supervisor's (a group signal) before a handoff. */
 const GROUP_SIGNAL_WINDOW_MS = 200;
-/** How often the supervisor checks heartbeats and the crash window. */
+/** How often the supervisor checks heartbeats and the crash window, and samples the serving workers' CPU use. */
 const WATCHDOG_INTERVAL_MS = 1_000;
 
 export interface SupervisorOptions {
@@ -94,6 +94,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       log: options.log,
       spawnWorker: options.spawnWorker ?? spawnProcessWorker,
       bootPriority: options.bootPriority ?? bootPriority,
+      // Process workers (process-transport.ts holds them); threads share the one host process.
+      holdBootCpus: options.spawnWorker === undefined,
       events: {
         ready: () => this.#crashes.workerReady(),
         exited: (worker, exit) => this.#onExit(worker, exit),
@@ -173,6 +175,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   async start(): Promise<void> {
     this.#watchdog = setInterval(() => {
       this.#handoffs.checkHeartbeats(Date.now());
+      this.#pool.sampleLoad();
       if (this.#crashes.loopEnded()) this.#log.event('crashLoopEnded', { seconds: CRASH_WINDOW_MS / 1000 });
     }, WATCHDOG_INTERVAL_MS).unref();
     const fresh = this.#pool.spawnGeneration(0, this.#desired);

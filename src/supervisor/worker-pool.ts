@@ -9,6 +9,7 @@ import { ErrorCode, pounceError } from '../errors.ts';
 import type { InheritedFd, RecycleReason } from '../ipc/messages.ts';
 import type { Logger } from '../log/logger.ts';
 import { withTimeout } from '../timeout.ts';
+import { ServingLoad } from './boot-cpus.ts';
 import { WorkerHandle } from './worker-handle.ts';
 import { describeExit, type SpawnWorker } from './worker-transport.ts';
 
@@ -34,6 +35,8 @@ export interface WorkerPoolOptions {
   spawnWorker: SpawnWorker;
   /** The priority a worker booting at a low one takes back, if lowering is used (boot-priority.ts). */
   bootPriority: () => number | undefined;
+  /** Whether a booting worker may be held to part of the CPUs (boot-cpus.ts): worker processes only. */
+  holdBootCpus: boolean;
   events: WorkerEvents;
 }
 
@@ -43,6 +46,8 @@ export class WorkerPool {
   #nextWorkerId = 0;
   /** The newest generation whose server script's address was logged (once per generation). */
   #scriptLogged = -1;
+  /** How busy the serving workers are: decides whether a booting worker is held to part of the CPUs. */
+  readonly #load = new ServingLoad();
 
   constructor(options: WorkerPoolOptions) {
     this.#o = options;
@@ -62,27 +67,47 @@ export class WorkerPool {
     return Array.from({ length: count }, () => this.spawn(generation));
   }
 
+  /** The pids of the workers that serve now. */
+  #servingPids(): number[] {
+    return this.all.filter((w) => w.state === 'ready').map((w) => w.pid);
+  }
+
+  /** Samples how much CPU the serving workers use (the supervisor's watchdog tick; boot-cpus.ts). */
+  sampleLoad(): void {
+    this.#load.sample(this.#servingPids());
+  }
+
   spawn(generation: number): WorkerHandle {
     const { config, app, cwd, inheritedFds, log, events } = this.#o;
-    // While a worker serves, a new one boots at a low CPU priority (boot-priority.ts) and warms up
-    // before it listens (worker/warm-up.ts).
-    const serving = this.all.some((w) => w.state === 'ready');
+    // While a worker serves, a new one boots at a low CPU priority (boot-priority.ts), on part of
+    // the CPUs if the serving workers are busy (boot-cpus.ts), and warms up before it listens
+    // (worker/warm-up.ts).
+    const serving = this.#servingPids();
+    const bootPriority = serving.length ? this.#o.bootPriority() : undefined;
+    const held =
+      bootPriority === undefined || !this.#o.holdBootCpus ? undefined : this.#load.bootCpus(serving);
+    const workerId = this.#nextWorkerId++;
     const init = {
-      workerId: this.#nextWorkerId++,
+      workerId,
       generation,
       app,
       cwd,
       config,
       inheritedFds,
-      bootPriority: serving ? this.#o.bootPriority() : undefined,
-      warmUp: serving || undefined,
+      bootPriority,
+      bootCpus: held?.cpus,
+      warmUp: serving.length > 0 || undefined,
     };
+    if (held)
+      log.event('bootCpus', { worker: workerId, cpus: held.cpus.boot, load: Number(held.load.toFixed(2)) });
     const worker = new WorkerHandle(init, this.#o.spawnWorker(init));
     this.#workers.add(worker);
     log.event('workerSpawned', { worker: worker.id, generation, pid: worker.pid });
     worker.ready.then(
       () => {
         log.event('workerReady', { worker: worker.id, generation, url: worker.url ?? '?' });
+        // Its CPU time so far was its boot: the load it adds is counted from here.
+        this.sampleLoad();
         // Every worker of a generation imported the same script: say what it asked for once, at the
         // generation's first ready worker (replacements and scale-ups of that generation are silent).
         if (worker.scriptAsked !== undefined && generation > this.#scriptLogged) {

@@ -4,7 +4,7 @@
 // somewhere deep inside with an undefined field.
 
 import { type Config, defaults, optionNames } from '../config/options.ts';
-import type { InheritedFd, WorkerInit } from '../ipc/messages.ts';
+import type { BootCpus, InheritedFd, WorkerInit } from '../ipc/messages.ts';
 
 /** The WorkerInit in `text`, or a reason it is not one. */
 export function parseWorkerInit(text: string | undefined): WorkerInit | string {
@@ -31,9 +31,11 @@ export function parseWorkerInit(text: string | undefined): WorkerInit | string {
                 ? 'inheritedFds'
                 : v.bootPriority !== undefined && !Number.isInteger(v.bootPriority)
                   ? 'bootPriority'
-                  : v.warmUp !== undefined && typeof v.warmUp !== 'boolean'
-                    ? 'warmUp'
-                    : undefined;
+                  : v.bootCpus !== undefined && !isBootCpus(v.bootCpus)
+                    ? 'bootCpus'
+                    : v.warmUp !== undefined && typeof v.warmUp !== 'boolean'
+                      ? 'warmUp'
+                      : undefined;
   if (problem)
     return `the worker information from the supervisor is damaged (${problem}): is it the same pounce version?`;
   return v as WorkerInit;
@@ -48,4 +50,9 @@ function isConfig(value: unknown): value is Config {
 
 function isInheritedFd(value: unknown): value is InheritedFd {
   return typeof value === 'object' && value !== null && Number.isInteger((value as InheritedFd).fd);
+}
+
+function isBootCpus(value: unknown): value is BootCpus {
+  const v = value as Partial<BootCpus> | null;
+  return typeof v === 'object' && v !== null && typeof v.boot === 'string' && typeof v.serve === 'string';
 }

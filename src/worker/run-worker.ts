@@ -44,7 +44,7 @@ export interface RunningWorker {
 
 export async function runWorker(init: WorkerInit, endpoint: WorkerEndpoint): Promise<RunningWorker> {
   const { config, workerId, inheritedFds, generation } = init;
-  bootedAtLowPriority(init.bootPriority);
+  bootedAtLowPriority(init.bootPriority, init.bootCpus);
   const log = createLogger(config).child({ generation: init.generation });
   const send = (message: FromWorker) => endpoint.send(message);
 
