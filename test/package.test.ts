@@ -2,11 +2,13 @@
 // into a fresh app with `npm install <tarball>`, and run through the `pounce` bin that npm links in
 // node_modules/.bin — not through src/. Catches what the source-run tests cannot: a file missing
 // from package.json "files", a bin that is not executable, an import of a devDependency, an export
-// map that points at nothing.
+// map that points at nothing — and what bin/pounce.js (a shell line, then JavaScript) does: `serve`
+// through it runs node with V8's compilers off from the first line (same pid: the shell execs),
+// while its workers, and other commands, run node plainly.
 
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, type TestContext, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -21,7 +23,7 @@ const PATH = `${path.dirname(process.execPath)}${path.delimiter}${process.env.PA
 /** Builds and packs pounce in a scratch copy (the checkout's dist/ is left alone); returns the tarball. */
 function pack(t: TestContext): string {
   const pkg = scratchDir(t, 'pounce-pack-');
-  buildPackageInto(pkg, ['package.json', 'README.md', 'LICENSE']);
+  buildPackageInto(pkg, ['package.json', 'README.md', 'LICENSE', 'bin/pounce.js']);
   // --ignore-scripts: `prepare` would build again, into the scratch copy that has no sources.
   const name = execFileSync('npm', ['pack', '--ignore-scripts', '--silent'], {
     cwd: pkg,
@@ -47,6 +49,25 @@ function installInto(t: TestContext, tarball: string): string {
   return app;
 }
 
+/** A process's command line, as /proc shows it. */
+const cmdline = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+const environ = (pid: number) => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+const BIN_FLAGS = ['--no-maglev', '--no-turbofan'];
+
+/** The supervisor `pid` runs node with the bin's flags first; its workers without them. */
+function assertFlagsOnlyInSupervisor(pid: number, workers: number[], installed: string): void {
+  const supervisor = cmdline(pid);
+  assert.deepEqual(supervisor.slice(1, 3), BIN_FLAGS, supervisor.join(' '));
+  // The bin as npm linked it (node_modules/.bin/pounce), or as an upgrade found it.
+  assert.equal(realpathSync(supervisor[3]!), path.join(installed, 'bin/pounce.js'));
+  assert.ok(workers.length > 0);
+  for (const worker of workers) {
+    const args = cmdline(worker);
+    assert.ok(!args.some((a) => BIN_FLAGS.includes(a)), `worker ${worker}: ${args.join(' ')}`);
+    assert.ok(!environ(worker).some((v) => v.startsWith('POUNCE_INTERNAL_BIN_FLAGS=')), `worker ${worker}`);
+  }
+}
+
 const app = (version: string) => `export default (req, res) => res.end('${version}');\n`;
 
 describe('the packed package, installed into a fresh app', () => {
@@ -58,7 +79,7 @@ describe('the packed package, installed into a fresh app', () => {
       readdirSync(installed)
         .filter((entry) => entry !== 'node_modules')
         .sort(),
-      ['LICENSE', 'README.md', 'dist', 'package.json'],
+      ['LICENSE', 'README.md', 'bin', 'dist', 'package.json'],
     );
     const bin = path.join(dir, 'node_modules/.bin/pounce');
     const env = { ...process.env, PATH };
@@ -85,15 +106,40 @@ describe('the packed package, installed into a fresh app', () => {
     assert.match(reload.stdout, /generation 1/);
     assert.equal((await request(url)).body, 'v2');
 
-    const status = JSON.parse((await pounce(['status', '--json', '--control-socket', control])).stdout) as {
-      state: string;
-      generation: number;
-    };
-    assert.equal(status.generation, 1);
-    assert.ok(['serving', 'reloading'].includes(status.state), status.state);
+    type Status = { pid: number; state: string; generation: number; workers: { pid: number }[] };
+    const status = async () =>
+      JSON.parse((await pounce(['status', '--json', '--control-socket', control])).stdout) as Status;
+    const first = await status();
+    assert.equal(first.generation, 1);
+    assert.ok(['serving', 'reloading'].includes(first.state), first.state);
+    // The bin's shell exec'd node: the process npm's bin started is the supervisor (systemd's MainPID).
+    assert.equal(first.pid, server.pid);
+    assertFlagsOnlyInSupervisor(
+      first.pid,
+      first.workers.map((w) => w.pid),
+      installed,
+    );
 
-    server.signal('SIGTERM');
+    // `pounce upgrade` starts the new supervisor with node directly: with the bin's flags too.
+    const upgraded = await pounce(['upgrade', '--control-socket', control]);
+    assert.match(upgraded.stdout, /^Upgrade complete/);
+    const second = await status();
+    assert.notEqual(second.pid, first.pid);
+    assertFlagsOnlyInSupervisor(
+      second.pid,
+      second.workers.map((w) => w.pid),
+      installed,
+    );
+    assert.equal((await request(url)).body, 'v2');
+
+    // The old supervisor exits once it has handed over; the new one stops on request.
     assert.equal((await server.exited).code, 0, server.stderr());
+    await pounce(['stop', '--control-socket', control]);
+    // `node dist/cli/main.js` runs the same CLI, without the bin's shell.
+    const direct = await run(process.execPath, [path.join(installed, 'dist/cli/main.js'), '--version'], {
+      cwd: dir,
+    });
+    assert.equal(direct.stdout, version.stdout);
 
     // The library entry (exports "." → dist/index.js) and its types, as an app imports them.
     const pkg = JSON.parse(readFileSync(path.join(installed, 'package.json'), 'utf8'));

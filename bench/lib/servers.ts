@@ -135,17 +135,18 @@ export async function startRaw(
   name: string,
   script: string,
   env: Record<string, string>,
-  options: { noWait?: boolean },
+  options: { noWait?: boolean; nodeArgs?: string[] },
 ): Promise<Server> {
   const port = await freePort();
   const fullEnv = { ...env, PORT: String(port) };
-  const proc = spawnProc(NODE, [script], { env: fullEnv });
+  const argv = [...(options.nodeArgs ?? []), script];
+  const proc = spawnProc(NODE, argv, { env: fullEnv });
   const url = `http://127.0.0.1:${port}`;
   const server: Server = {
     name,
     url,
     port,
-    command: showCommand(NODE, [script], { ...env, PORT: '$PORT' }).replace("'$PORT'", '$PORT'),
+    command: showCommand(NODE, argv, { ...env, PORT: '$PORT' }).replace("'$PORT'", '$PORT'),
     proc,
     async pids() {
       return { primary: proc.pid, workers: childPids(proc.pid) };

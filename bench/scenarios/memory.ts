@@ -1,5 +1,5 @@
 // Scenario 5: memory. RSS (VmRSS from /proc/PID/status) of the supervising process and of each
-// worker: idle (pounce from source and compiled, raw cluster), right after each throughput run of
+// worker: idle (pounce from source and as installed, raw cluster), right after each throughput run of
 // scenario 1 (next to raw cluster and PM2), and after 1 reload next to after 100 (sampled during
 // scenario 2's reloads under load). pounce's pids come from `pounce status --json`; the others'
 // from /proc.
@@ -15,24 +15,34 @@ import { fmt, mb, median } from '../lib/stats.ts';
 import { AFTER_RELOAD_MS, type RssSnapshot } from './reload-under-load.ts';
 import type { MemorySample } from './throughput.ts';
 
-/** The target for the supervisor's RSS, idle, as the published (compiled) CLI runs it. */
+/** The target for the supervisor's RSS, idle, as the published CLI runs it (installed, through its bin). */
 const MAX_SUPERVISOR_MB = 50;
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 /**
  * A build of the current src/ (dist/ itself may be stale: it is built on `npm install`), laid out as
- * the package is: dist/ next to package.json (pounce reads its version from there).
+ * the package is (dist/ and bin/ next to package.json), packed by `npm pack` and installed into a
+ * scratch app by `npm install` — as users get it.
  */
 const PACKAGE = path.join(SCRATCH, 'pounce-package');
 const BUILD = path.join(PACKAGE, 'dist');
-const DIST_CLI = path.join(BUILD, 'cli/main.js');
+const APP_DIR = path.join(SCRATCH, 'pounce-install');
+const INSTALLED = path.join(APP_DIR, 'node_modules/pounce');
+/** The bin as npm links it, and what runs it: `node` from PATH, this Node. */
+const BIN = path.join(APP_DIR, 'node_modules/.bin/pounce');
+const BIN_PATH = `${path.dirname(NODE)}${path.delimiter}${process.env.PATH ?? ''}`;
+/** The flags bin/pounce.js gives node for `serve` (its first line). */
+const BIN_FLAGS = ['--no-maglev', '--no-turbofan'];
 
-/** Compiles src/ as `npm run build` does, into bench/.scratch/pounce-package/dist. */
-async function buildPounce(): Promise<string> {
+/** Compiles src/ as `npm run build` does, packs it and installs it into bench/.scratch/pounce-install. */
+async function installPounce(): Promise<string[]> {
   rmSync(PACKAGE, { recursive: true, force: true });
-  mkdirSync(PACKAGE, { recursive: true });
+  rmSync(APP_DIR, { recursive: true, force: true });
+  mkdirSync(path.join(PACKAGE, 'bin'), { recursive: true });
+  mkdirSync(APP_DIR, { recursive: true });
   copyFileSync(path.join(ROOT, 'package.json'), path.join(PACKAGE, 'package.json'));
-  const args = [
+  copyFileSync(path.join(ROOT, 'bin/pounce.js'), path.join(PACKAGE, 'bin/pounce.js'));
+  const tscArgs = [
     '-p',
     'tsconfig.build.json',
     '--outDir',
@@ -42,17 +52,35 @@ async function buildPounce(): Promise<string> {
     '--sourceMap',
     'false',
   ];
-  const result = await run(path.join(ROOT, 'node_modules/.bin/tsc'), args, { timeoutMs: 120_000 });
-  if (result.code !== 0 || !existsSync(DIST_CLI))
-    throw new Error(`tsc failed: ${result.stdout}${result.stderr}`);
-  return showCommand('tsc', args);
+  const built = await run(path.join(ROOT, 'node_modules/.bin/tsc'), tscArgs, { timeoutMs: 120_000 });
+  if (built.code !== 0) throw new Error(`tsc failed: ${built.stdout}${built.stderr}`);
+  const env = { PATH: BIN_PATH };
+  // --ignore-scripts: `prepare` would build again, into the copy that has no sources.
+  const packArgs = ['pack', '--ignore-scripts', '--silent'];
+  const packed = await run('npm', packArgs, { cwd: PACKAGE, env, timeoutMs: 120_000 });
+  if (packed.code !== 0) throw new Error(`npm pack failed: ${packed.stderr}`);
+  const tarball = path.join(PACKAGE, packed.stdout.trim());
+  writeFileSync(
+    path.join(APP_DIR, 'package.json'),
+    '{ "name": "bench-app", "private": true, "type": "module" }\n',
+  );
+  const installArgs = ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent', tarball];
+  const installed = await run('npm', installArgs, { cwd: APP_DIR, env, timeoutMs: 240_000 });
+  if (installed.code !== 0 || !existsSync(BIN)) throw new Error(`npm install failed: ${installed.stderr}`);
+  return [
+    showCommand('tsc', tscArgs),
+    `(cd ${path.relative(ROOT, PACKAGE)} && npm ${packArgs.join(' ')})`,
+    `(cd ${path.relative(ROOT, APP_DIR)} && npm install --prefer-offline --no-audit --no-fund ../pounce-package/pounce-*.tgz)`,
+  ];
 }
 
-/** pounce as published: compiled to JavaScript, so the supervisor loads no TypeScript stripper. */
-async function startPounceCompiled(workers: number): Promise<Server> {
+/**
+ * pounce as published and installed: the bin npm links (node_modules/.bin/pounce, a shell line that
+ * execs node with `serve`'s flags) — or, `direct`, `node node_modules/pounce/dist/cli/main.js`.
+ */
+async function startPounceInstalled(workers: number, direct: boolean): Promise<Server> {
   const port = await freePort();
   const args = [
-    DIST_CLI,
     'serve',
     HELLO_APP,
     '--workers',
@@ -62,7 +90,8 @@ async function startPounceCompiled(workers: number): Promise<Server> {
     '--log-format',
     'json',
   ];
-  const proc = spawnProc(NODE, args);
+  const [cmd, argv] = direct ? [NODE, [path.join(INSTALLED, 'dist/cli/main.js'), ...args]] : [BIN, args];
+  const proc = spawnProc(cmd, argv, { env: { PATH: BIN_PATH } });
   const url = `http://127.0.0.1:${port}`;
   try {
     await proc.waitForEvent('listening', { timeoutMs: 30_000 });
@@ -71,10 +100,10 @@ async function startPounceCompiled(workers: number): Promise<Server> {
     throw err;
   }
   return {
-    name: 'pounce, compiled',
+    name: direct ? 'pounce, installed, run as node dist/cli/main.js' : 'pounce, installed',
     url,
     port,
-    command: showCommand(NODE, args).replace(/--port \d+/, '--port $PORT'),
+    command: showCommand(cmd, argv).replace(/--port \d+/, '--port $PORT'),
     proc,
     pids: async () => ({ primary: proc.pid, workers: childPids(proc.pid) }),
     stop: (graceMs) => proc.stop(graceMs),
@@ -83,13 +112,15 @@ async function startPounceCompiled(workers: number): Promise<Server> {
 
 /**
  * The least a supervising process can be: an ES module that only forks `WORKERS` cluster workers
- * (which load node:http themselves), at the same depth as pounce's bin in the package (Node's own
- * path handling while it loads the entry point is enough to get V8's optimizing compiler going:
- * ~2.5 MB of its code pages more than for a script in /tmp).
+ * (which load node:http themselves), at the depth of pounce's bin in the installed package, started
+ * as the bin starts `serve` (node with BIN_FLAGS; the workers without). Node's own path handling
+ * while it loads the entry point is enough to get V8's optimizing compilers going — ~2.5 MB of their
+ * code pages more than for a script in /tmp — unless they are off from the command line.
  */
-const CLUSTER_FLOOR = path.join(BUILD, 'cli/cluster-floor.js');
+const CLUSTER_FLOOR = path.join(INSTALLED, 'dist/cli/cluster-floor.js');
 const CLUSTER_FLOOR_SOURCE = `import cluster from 'node:cluster';
 if (cluster.isPrimary) {
+  cluster.setupPrimary({ execArgv: [] });
   for (let i = 0; i < Number(process.env.WORKERS); i++) cluster.fork();
   process.on('SIGTERM', () => process.exit(0));
 } else {
@@ -100,7 +131,12 @@ if (cluster.isPrimary) {
 
 function startClusterFloor(workers: number): Promise<Server> {
   writeFileSync(CLUSTER_FLOOR, CLUSTER_FLOOR_SOURCE);
-  return startRaw('minimal cluster primary', CLUSTER_FLOOR, { WORKERS: String(workers) }, {});
+  return startRaw(
+    'minimal cluster primary',
+    CLUSTER_FLOOR,
+    { WORKERS: String(workers) },
+    { nodeArgs: BIN_FLAGS },
+  );
 }
 
 export interface Baseline {
@@ -145,18 +181,18 @@ export interface IdleSample {
   command: string;
 }
 
-/** RSS of idle servers, 1 s (quick: 0.3 s) after their first 200: pounce from source and compiled, raw cluster. */
+/** RSS of idle servers, 1 s (quick: 0.3 s) after their first 200: pounce from source and as installed, raw cluster. */
 export async function idleMemory(ctx: Ctx, workers: number): Promise<IdleSample[]> {
   const rounds = ctx.quick ? 1 : 2;
   const samples: IdleSample[] = [];
   let built = false;
-  // The supervisor's RSS target is judged on the compiled build (under a second to make).
+  // The supervisor's RSS target is judged on the published CLI: built, packed, installed, through its bin.
   try {
-    const command = await buildPounce();
+    for (const command of await installPounce())
+      samples.push({ name: 'build', primary: undefined, workers: [], command });
     built = true;
-    samples.push({ name: 'build', primary: undefined, workers: [], command });
   } catch (err) {
-    ctx.log(`  could not compile pounce: ${(err as Error).message.split('\n')[0]}`);
+    ctx.log(`  could not build and install pounce: ${(err as Error).message.split('\n')[0]}`);
   }
   const contenders: { name: string; start: () => Promise<Server> }[] = [
     {
@@ -165,9 +201,16 @@ export async function idleMemory(ctx: Ctx, workers: number): Promise<IdleSample[
     },
     ...(built
       ? [
-          { name: 'pounce, compiled (`npm run build` output)', start: () => startPounceCompiled(workers) },
           {
-            name: 'minimal ESM cluster primary, no pounce (the floor), at the bin’s path depth',
+            name: 'pounce, installed (`npm pack` → `npm install`), through node_modules/.bin/pounce',
+            start: () => startPounceInstalled(workers, false),
+          },
+          {
+            name: 'pounce, installed, run as `node node_modules/pounce/dist/cli/main.js` (without the bin’s flags)',
+            start: () => startPounceInstalled(workers, true),
+          },
+          {
+            name: 'minimal ESM cluster primary, no pounce (the floor), at the bin’s path depth, with its flags',
             start: () => startClusterFloor(workers),
           },
         ]
@@ -256,7 +299,10 @@ export function memorySection(
   ];
   const idleNames = [...new Set(idle.filter((s) => s.name !== 'build').map((s) => s.name))];
   const distSupervisor = median(
-    idle.filter((s) => s.name.includes('compiled')).map((s) => s.primary ?? Number.NaN),
+    idle.filter((s) => s.name.includes('through node_modules/.bin')).map((s) => s.primary ?? Number.NaN),
+  );
+  const directSupervisor = median(
+    idle.filter((s) => s.name.includes('dist/cli/main.js')).map((s) => s.primary ?? Number.NaN),
   );
   const floor = median(idle.filter((s) => s.name.includes('the floor')).map((s) => s.primary ?? Number.NaN));
   const stripper = (base?.typescript ?? Number.NaN) - (base?.bare ?? Number.NaN);
@@ -288,23 +334,26 @@ export function memorySection(
     targets: [
       {
         name: 'Supervisor RSS',
-        goal: `≤ ${MAX_SUPERVISOR_MB} MB idle, compiled`,
-        // Judged on the compiled build, which is what the published `pounce` bin runs; the from-source
-        // number (tests, npm start) carries Node's TypeScript type stripper on top.
+        goal: `≤ ${MAX_SUPERVISOR_MB} MB idle, as installed`,
+        // Judged on the published CLI as users run it: npm-installed, through the bin npm links; the
+        // from-source number (tests, npm start) carries Node's TypeScript type stripper on top.
         measured: Number.isFinite(distSupervisor)
-          ? `${mb(distSupervisor)} idle, compiled (the published CLI); ${mb(supervisor)} largest sample from source`
-          : `not measured (no compiled build); ${mb(supervisor)} largest sample from source`,
+          ? `${mb(distSupervisor)} idle, installed (node_modules/.bin/pounce); ${mb(directSupervisor)} as \`node …/dist/cli/main.js\`; ${mb(supervisor)} largest sample from source`
+          : `not measured (no installed build); ${mb(supervisor)} largest sample from source`,
         pass: Number.isFinite(distSupervisor) ? distSupervisor <= MAX_SUPERVISOR_MB : undefined,
         why:
           `the supervisor is a whole Node process: bare Node ${process.version} is ${mb(base?.bare)} RSS here, and a ` +
-          `minimal ES-module cluster primary forking the same workers from the bin's path depth ${mb(floor)} (the ` +
-          `floor: pounce's own share is the difference). Of that share, most is code pages of the node binary ` +
-          `that loading and running pounce's modules touch (Node's module loader, the internal modules behind ` +
-          `node:util, node:net and the control socket) and pino (measured ~0.7 MB); ` +
-          `the supervisor already loads no node:crypto, dns, perf_hooks or http (test/supervisor-footprint.test.ts), ` +
-          `creates no Date (ICU), runs without V8's optimizing compilers (Maglev, TurboFan: their code pages) and compacts its heap once it serves and after each reload. Running from source adds the TypeScript ` +
-          `type stripper (+${mb(stripper)}); \`node -e\` importing pino and pino-pretty (pino-pretty only for a ` +
-          `terminal) is +${mb(pino)} over bare Node`,
+          `minimal ES-module cluster primary forking the same workers from the bin's path depth, with the bin's ` +
+          `node flags, ${mb(floor)} (the floor: pounce's own share is the difference). Of that share, most is ` +
+          `code pages of the node binary that loading and running pounce's modules touch (Node's module loader, ` +
+          `the internal modules behind node:util, node:net and the control socket) and pino (measured ~0.7 MB); ` +
+          `the supervisor already loads no node:crypto, dns, perf_hooks or http, nor what ES imports of ` +
+          `built-ins would (test/supervisor-footprint.test.ts), creates no Date (ICU), runs without V8's ` +
+          `optimizing compilers (Maglev, TurboFan: their code pages; off from node's command line through the ` +
+          `bin, which spares the compiles of loading the entry point too — without the bin, only from ` +
+          `pounce's first line on) and compacts its heap once it serves and after each reload. Running from ` +
+          `source adds the TypeScript type stripper (+${mb(stripper)}); \`node -e\` importing pino and ` +
+          `pino-pretty (pino-pretty only for a terminal) is +${mb(pino)} over bare Node`,
       },
       {
         name: 'RSS after reloads',

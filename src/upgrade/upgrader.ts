@@ -16,6 +16,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Config } from '../config/options.ts';
 import { dispatch, type Handlers, type InheritedFd } from '../ipc/messages.ts';
 import type { Logger } from '../log/logger.ts';
+import { supervisorFlags } from '../supervisor/jit-tiers.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
 import { clampTimer } from '../timeout.ts';
 import { NODE_VERSION, POUNCE_VERSION } from '../version.ts';
@@ -188,11 +189,13 @@ export class Upgrader {
       previousPid: process.pid,
       ...(metricsFd === undefined ? {} : { metricsFd: FIRST_HANDED_FD + fds.length }),
     };
+    // With the flags the bin gave this supervisor (see supervisor/jit-tiers.ts).
+    const flags = supervisorFlags();
     let child: ChildProcess;
     try {
-      child = spawn(node, [...process.execArgv, bin, 'serve', o.app], {
+      child = spawn(node, [...flags.execArgv, bin, 'serve', o.app], {
         cwd: o.cwd,
-        env: { ...o.env(), [UPGRADE_ENV]: JSON.stringify(handover) },
+        env: { ...o.env(), ...flags.env, [UPGRADE_ENV]: JSON.stringify(handover) },
         stdio: [
           'ignore',
           'inherit',
