@@ -1,6 +1,7 @@
-// The supervisor runs without V8's optimizing compilers (src/supervisor/jit-tiers.ts). Seen through
-// V8's own --trace-opt: a hot function is not optimized once they are off, is again once they are
-// restored, and a user's own compiler flag means pounce changes nothing.
+// The supervisor runs without V8's compilers (src/supervisor/jit-tiers.ts). Seen through V8's own
+// traces (--trace-opt for Maglev and TurboFan, --trace-baseline-batch-compilation for Sparkplug): a
+// hot function is not compiled once they are off, is again once they are restored, and a user's own
+// compiler flag means pounce changes nothing.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -10,8 +11,11 @@ import { ROOT } from './helpers/pounce.ts';
 
 const JIT_TIERS = path.join(ROOT, 'src/supervisor/jit-tiers.ts');
 
-/** Runs a hot function after `steps` in a child node with --trace-opt: how often V8 optimized it. */
-function optimizations(steps: ('off' | 'restore')[], nodeFlags: string[] = []): number {
+/** Runs a hot function after `steps` in a child node with V8's traces: how often each tier compiled it. */
+function compiles(
+  steps: ('off' | 'restore')[],
+  nodeFlags: string[] = [],
+): { optimized: number; baseline: number } {
   const script = `
     import { restoreOptimizingCompilers, withoutOptimizingCompilers } from ${JSON.stringify(JIT_TIERS)};
     function hotLoop(n) { let s = 0; for (let i = 0; i < n; i++) s += i % 7; return s; }
@@ -26,21 +30,27 @@ function optimizations(steps: ('off' | 'restore')[], nodeFlags: string[] = []): 
   `;
   const result = spawnSync(
     process.execPath,
-    ['--trace-opt', ...nodeFlags, '--input-type=module', '-e', script],
+    ['--trace-opt', '--trace-baseline-batch-compilation', ...nodeFlags, '--input-type=module', '-e', script],
     { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } },
   );
   assert.equal(result.status, 0, result.stderr);
-  return result.stdout
-    .split('\n')
-    .filter((l) => /completed (compiling|optimizing).*JSFunction hotLoop /.test(l)).length;
+  const lines = result.stdout.split('\n');
+  return {
+    optimized: lines.filter((l) => /completed (compiling|optimizing).*JSFunction hotLoop /.test(l)).length,
+    baseline: lines.filter((l) => /Baseline batch compilation\] Enqueued SFI hotLoop /.test(l)).length,
+  };
 }
 
-test('with the optimizing compilers off a hot function stays unoptimized; restored, it is optimized', () => {
-  assert.ok(optimizations([]) > 0, 'V8 optimizes the hot function by default');
-  assert.equal(optimizations(['off']), 0);
-  assert.ok(optimizations(['off', 'restore']) > 0);
+test('with the compilers off a hot function stays interpreted; restored, it is compiled', () => {
+  const byDefault = compiles([]);
+  assert.ok(byDefault.optimized > 0, 'V8 optimizes the hot function by default');
+  assert.ok(byDefault.baseline > 0, 'Sparkplug compiles the hot function by default');
+  assert.deepEqual(compiles(['off']), { optimized: 0, baseline: 0 });
+  const restored = compiles(['off', 'restore']);
+  assert.ok(restored.optimized > 0 && restored.baseline > 0, JSON.stringify(restored));
 });
 
 test("a user's own compiler flag is left alone", () => {
-  assert.ok(optimizations(['off'], ['--max-opt=4']) > 0);
+  const chosen = compiles(['off'], ['--max-opt=4']);
+  assert.ok(chosen.optimized > 0 && chosen.baseline > 0, JSON.stringify(chosen));
 });

@@ -52,14 +52,14 @@ function installInto(t: TestContext, tarball: string): string {
 /** A process's command line, as /proc shows it. */
 const cmdline = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
 const environ = (pid: number) => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-const BIN_FLAGS = ['--no-maglev', '--no-turbofan'];
+const BIN_FLAGS = ['--no-sparkplug', '--no-maglev', '--no-turbofan'];
 
 /** The supervisor `pid` runs node with the bin's flags first; its workers without them. */
 function assertFlagsOnlyInSupervisor(pid: number, workers: number[], installed: string): void {
   const supervisor = cmdline(pid);
-  assert.deepEqual(supervisor.slice(1, 3), BIN_FLAGS, supervisor.join(' '));
+  assert.deepEqual(supervisor.slice(1, 1 + BIN_FLAGS.length), BIN_FLAGS, supervisor.join(' '));
   // The bin as npm linked it (node_modules/.bin/pounce), or as an upgrade found it.
-  assert.equal(realpathSync(supervisor[3]!), path.join(installed, 'bin/pounce.js'));
+  assert.equal(realpathSync(supervisor[1 + BIN_FLAGS.length]!), path.join(installed, 'bin/pounce.js'));
   assert.ok(workers.length > 0);
   for (const worker of workers) {
     const args = cmdline(worker);

@@ -32,7 +32,7 @@ const INSTALLED = path.join(APP_DIR, 'node_modules/pounce');
 const BIN = path.join(APP_DIR, 'node_modules/.bin/pounce');
 const BIN_PATH = `${path.dirname(NODE)}${path.delimiter}${process.env.PATH ?? ''}`;
 /** The flags bin/pounce.js gives node for `serve` (its first line). */
-const BIN_FLAGS = ['--no-maglev', '--no-turbofan'];
+const BIN_FLAGS = ['--no-sparkplug', '--no-maglev', '--no-turbofan'];
 
 /** Compiles src/ as `npm run build` does, packs it and installs it into bench/.scratch/pounce-install. */
 async function installPounce(): Promise<string[]> {
