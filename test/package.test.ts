@@ -13,7 +13,7 @@ import path from 'node:path';
 import { describe, type TestContext, test } from 'node:test';
 import { promisify } from 'node:util';
 import { request } from './helpers/http.ts';
-import { buildPackageInto, ROOT, scratchDir, spawnPounce } from './helpers/pounce.ts';
+import { buildPackageInto, FIXTURES, ROOT, scratchDir, spawnPounce } from './helpers/pounce.ts';
 
 const run = promisify(execFile);
 
@@ -49,21 +49,31 @@ function installInto(t: TestContext, tarball: string): string {
   return app;
 }
 
+const PROBE = path.join(FIXTURES, 'ops/module-list-probe.mjs');
+
 /** A process's command line, as /proc shows it. */
 const cmdline = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
 const environ = (pid: number) => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-const BIN_FLAGS = ['--no-sparkplug', '--no-maglev', '--no-turbofan'];
+/** The flags the bin gives `serve` (its shell line names them in POUNCE_INTERNAL_BIN_FLAGS). */
+function binFlags(installed: string): string[] {
+  const bin = readFileSync(path.join(installed, 'bin/pounce.js'), 'utf8');
+  const named = /POUNCE_INTERNAL_BIN_FLAGS='([^']+)'/.exec(bin);
+  assert.ok(named, 'the bin names its flags');
+  return named[1]!.split(' ');
+}
 
 /** The supervisor `pid` runs node with the bin's flags first; its workers without them. */
 function assertFlagsOnlyInSupervisor(pid: number, workers: number[], installed: string): void {
+  const flags = binFlags(installed);
+  assert.ok(flags.includes('--no-maglev') && flags.includes('--expose-gc'), flags.join(' '));
   const supervisor = cmdline(pid);
-  assert.deepEqual(supervisor.slice(1, 1 + BIN_FLAGS.length), BIN_FLAGS, supervisor.join(' '));
+  assert.deepEqual(supervisor.slice(1, 1 + flags.length), flags, supervisor.join(' '));
   // The bin as npm linked it (node_modules/.bin/pounce), or as an upgrade found it.
-  assert.equal(realpathSync(supervisor[1 + BIN_FLAGS.length]!), path.join(installed, 'bin/pounce.js'));
+  assert.equal(realpathSync(supervisor[1 + flags.length]!), path.join(installed, 'bin/pounce.js'));
   assert.ok(workers.length > 0);
   for (const worker of workers) {
     const args = cmdline(worker);
-    assert.ok(!args.some((a) => BIN_FLAGS.includes(a)), `worker ${worker}: ${args.join(' ')}`);
+    assert.ok(!args.some((a) => flags.includes(a)), `worker ${worker}: ${args.join(' ')}`);
     assert.ok(!environ(worker).some((v) => v.startsWith('POUNCE_INTERNAL_BIN_FLAGS=')), `worker ${worker}`);
   }
 }
@@ -93,10 +103,16 @@ describe('the packed package, installed into a fresh app', () => {
 
     writeFileSync(path.join(dir, 'app.mjs'), app('v1'));
     const control = path.join(dir, 'pounce.sock');
+    const modules = path.join(dir, 'modules.json');
     const server = spawnPounce(
       t,
       ['serve', 'app.mjs', '--port', '0', '--workers', '2', '--control-socket', control],
-      { command: [bin], cwd: dir, env: { PATH } },
+      {
+        command: [bin],
+        cwd: dir,
+        // The supervisor's module list, written when it exits (test/fixtures/ops/module-list-probe.mjs).
+        env: { PATH, NODE_OPTIONS: `--import ${PROBE}`, MODULE_LIST_OUT: modules },
+      },
     );
     const url = String((await server.waitForEvent('listening')).url);
     assert.equal((await request(url)).body, 'v1');
@@ -134,6 +150,13 @@ describe('the packed package, installed into a fresh app', () => {
 
     // The old supervisor exits once it has handed over; the new one stops on request.
     assert.equal((await server.exited).code, 0, server.stderr());
+    // With the bin's --expose-gc the supervisor never needs node:v8 or node:vm (supervisor/compact-heap.ts).
+    const loaded = JSON.parse(readFileSync(modules, 'utf8')) as string[];
+    assert.ok(loaded.includes('NativeModule cluster'), 'the list is the supervisor’s');
+    assert.deepEqual(
+      loaded.filter((m) => m === 'NativeModule v8' || m === 'NativeModule vm'),
+      [],
+    );
     await pounce(['stop', '--control-socket', control]);
     // `node dist/cli/main.js` runs the same CLI, without the bin's shell.
     const direct = await run(process.execPath, [path.join(installed, 'dist/cli/main.js'), '--version'], {

@@ -4,7 +4,7 @@
 // scenario 2's reloads under load). pounce's pids come from `pounce status --json`; the others'
 // from /proc.
 
-import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Ctx, code, type Section, table } from '../lib/context.ts';
 import { freePort, waitForOk } from '../lib/http.ts';
@@ -31,8 +31,13 @@ const INSTALLED = path.join(APP_DIR, 'node_modules/pounce');
 /** The bin as npm links it, and what runs it: `node` from PATH, this Node. */
 const BIN = path.join(APP_DIR, 'node_modules/.bin/pounce');
 const BIN_PATH = `${path.dirname(NODE)}${path.delimiter}${process.env.PATH ?? ''}`;
-/** The flags bin/pounce.js gives node for `serve` (its first line). */
-const BIN_FLAGS = ['--no-sparkplug', '--no-maglev', '--no-turbofan'];
+/** The flags bin/pounce.js gives node for `serve` (its shell line names them). */
+function binFlags(): string[] {
+  const named = /POUNCE_INTERNAL_BIN_FLAGS='([^']+)'/.exec(
+    readFileSync(path.join(ROOT, 'bin/pounce.js'), 'utf8'),
+  );
+  return named ? named[1]!.split(' ') : [];
+}
 
 /** Compiles src/ as `npm run build` does, packs it and installs it into bench/.scratch/pounce-install. */
 async function installPounce(): Promise<string[]> {
@@ -113,7 +118,7 @@ async function startPounceInstalled(workers: number, direct: boolean): Promise<S
 /**
  * The least a supervising process can be: an ES module that only forks `WORKERS` cluster workers
  * (which load node:http themselves), at the depth of pounce's bin in the installed package, started
- * as the bin starts `serve` (node with BIN_FLAGS; the workers without). Node's own path handling
+ * as the bin starts `serve` (node with its flags; the workers without). Node's own path handling
  * while it loads the entry point is enough to get V8's optimizing compilers going — ~2.5 MB of their
  * code pages more than for a script in /tmp — unless they are off from the command line.
  */
@@ -135,7 +140,7 @@ function startClusterFloor(workers: number): Promise<Server> {
     'minimal cluster primary',
     CLUSTER_FLOOR,
     { WORKERS: String(workers) },
-    { nodeArgs: BIN_FLAGS },
+    { nodeArgs: binFlags() },
   );
 }
 
@@ -349,9 +354,10 @@ export function memorySection(
           `the internal modules behind node:util, node:net and the control socket) and pino (measured ~0.7 MB); ` +
           `the supervisor already loads no node:crypto, dns, perf_hooks or http, nor what ES imports of ` +
           `built-ins would (test/supervisor-footprint.test.ts), creates no Date (ICU), runs without V8's ` +
-          `optimizing compilers (Maglev, TurboFan: their code pages; off from node's command line through the ` +
+          `compilers (Sparkplug, Maglev, TurboFan: their code pages; off from node's command line through the ` +
           `bin, which spares the compiles of loading the entry point too — without the bin, only from ` +
-          `pounce's first line on) and compacts its heap once it serves and after each reload. Running from ` +
+          `pounce's first line on) and compacts its heap once it serves and after each reload (through the ` +
+          `bin with --expose-gc: no node:v8, ~0.8 MB). Running from ` +
           `source adds the TypeScript type stripper (+${mb(stripper)}); \`node -e\` importing pino and ` +
           `pino-pretty (pino-pretty only for a terminal) is +${mb(pino)} over bare Node`,
       },

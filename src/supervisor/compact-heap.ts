@@ -10,13 +10,13 @@
 // 25–75 ms while the workers serve. Without it after each reload, the heap grows back within
 // ~10 reloads (55.9 → 58.3 MB here), and the startup's gain would only last until the first deploys.
 //
-// Node offers no call for it but `gc()`, which exists only with --expose-gc: the flag is set for the
-// moment it takes a new context to get the function, then cleared, so the flags V8 runs with (and
-// the hash it keys cached code with) are the same before and after. Best effort: on a Node where
-// any of it fails, the heap stays as it was.
+// Node offers no call for it but `gc()`, which exists only with --expose-gc. The bin gives the
+// supervisor that flag (bin-flags.ts; no user code runs in the supervisor to see `gc`). Otherwise
+// (`node …/dist/cli/main.js`, from source) the flag is set for the moment it takes a new context to
+// get the function, then cleared, so the flags V8 runs with (and the hash it keys cached code with)
+// are the same before and after — which takes node:v8 and node:vm, loaded then. Best effort: on a
+// Node where any of it fails, the heap stays as it was.
 
-const { setFlagsFromString } = process.getBuiltinModule('node:v8');
-const { runInNewContext } = process.getBuiltinModule('node:vm');
 type Gc = (options: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void;
 
 let pending: NodeJS.Timeout | undefined;
@@ -31,12 +31,14 @@ export function compactHeapSoon(delayMs: number): void {
 }
 
 export function compactHeap(): void {
-  // Started with --expose-gc: the function is there, and the flag is not ours to clear.
+  // Started with --expose-gc (by the bin, or the user): the function is there, and the flag is not
+  // ours to clear.
   let gc = (globalThis as { gc?: Gc }).gc;
   if (!gc) {
+    const { setFlagsFromString } = process.getBuiltinModule('node:v8');
     try {
       setFlagsFromString('--expose-gc');
-      gc = runInNewContext('gc') as Gc;
+      gc = process.getBuiltinModule('node:vm').runInNewContext('gc') as Gc;
     } catch {
       // no collection then
     } finally {

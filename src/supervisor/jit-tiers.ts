@@ -14,37 +14,10 @@
 // NODE_OPTIONS) keeps their choice: pounce then changes nothing.
 //
 // The published bin (bin/pounce.js) puts the same flags on node's command line for `pounce serve`,
-// which also spares the compiles of starting up (see there), and names them in BIN_FLAGS_ENV. They
-// are not the user's: they come out of process.execArgv here, so that the workers (which fork with
-// process.execArgv) keep their compilers and an upgrade's new supervisor gets them as the bin does.
+// which also spares the compiles of starting up (see there); then there is nothing to do here, and
+// node:v8 (~0.8 MB of RSS) is not loaded. The workers keep their compilers (bin-flags.ts).
 
-const { setFlagsFromString } = process.getBuiltinModule('node:v8');
-/** Set by bin/pounce.js: the flags it put first on node's command line, space-separated. */
-export const BIN_FLAGS_ENV = 'POUNCE_INTERNAL_BIN_FLAGS';
-
-/** The flags bin/pounce.js gave this process (taken out of process.execArgv). */
-let binFlags: readonly string[] = [];
-
-/**
- * Takes the bin's flags out of process.execArgv (and its variable out of the environment the
- * workers inherit). Flags that are not where the bin puts them (first) are left alone.
- */
-function takeBinFlags(): void {
-  const named = process.env[BIN_FLAGS_ENV];
-  delete process.env[BIN_FLAGS_ENV];
-  const flags = named ? named.split(' ') : [];
-  if (flags.length === 0 || !flags.every((flag, i) => process.execArgv[i] === flag)) return;
-  process.execArgv.splice(0, flags.length);
-  binFlags = flags;
-}
-
-/** How to start another supervisor as the bin started this one: flags first, and their name. */
-export function supervisorFlags(): { execArgv: string[]; env: Record<string, string> } {
-  return {
-    execArgv: [...binFlags, ...process.execArgv],
-    env: binFlags.length > 0 ? { [BIN_FLAGS_ENV]: binFlags.join(' ') } : {},
-  };
-}
+import { takeBinFlags } from './bin-flags.ts';
 
 /** V8 flags that choose compilers: with any of them given by the user, pounce leaves the tiers alone. */
 const USER_COMPILER_FLAGS = /--(?:no-)?(?:maglev|turbofan|opt|jitless|max-opt|lite-mode|sparkplug)\b/;
@@ -55,11 +28,13 @@ function userChoseCompilers(): boolean {
 
 /** For cli/main.ts, before it loads the rest of pounce (and before the compile cache: see its dir). */
 export function withoutOptimizingCompilers(): void {
-  takeBinFlags();
-  if (!userChoseCompilers()) setFlagsFromString('--no-sparkplug --no-maglev --no-turbofan');
+  if (takeBinFlags().length > 0) return;
+  if (!userChoseCompilers())
+    process.getBuiltinModule('node:v8').setFlagsFromString('--no-sparkplug --no-maglev --no-turbofan');
 }
 
 /** Round-robin scheduling: the supervisor deals every connection, so it gets its compilers back. */
 export function restoreOptimizingCompilers(): void {
-  if (!userChoseCompilers()) setFlagsFromString('--sparkplug --maglev --turbofan');
+  if (!userChoseCompilers())
+    process.getBuiltinModule('node:v8').setFlagsFromString('--sparkplug --maglev --turbofan');
 }

@@ -16,7 +16,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Config } from '../config/options.ts';
 import { dispatch, type Handlers, type InheritedFd } from '../ipc/messages.ts';
 import type { Logger } from '../log/logger.ts';
-import { supervisorFlags } from '../supervisor/jit-tiers.ts';
+import { supervisorFlags } from '../supervisor/bin-flags.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
 import { clampTimer } from '../timeout.ts';
 import { NODE_VERSION, POUNCE_VERSION } from '../version.ts';
