@@ -3,7 +3,7 @@
 // everything down gracefully.
 //
 // Its phase (phase.ts) is one value changed only by #enter; what every signal does in every phase
-// is SIGNAL_TABLE (signal-table.ts); how many workers serve is decided in one step, #reconcile.
+// is SIGNAL_TABLE (signal-table.ts); how many workers serve is decided in one step (reconcile.ts).
 // Around it, one file per role: reloads.ts (a generation swap), handoffs.ts (one worker replaced:
 // signalled, recycled, unresponsive), worker-pool.ts (starting and stopping workers),
 // crash-policy.ts (backoff and crash loops), scaling.ts (changing the wanted count). What a worker runs in (a process today) is injected
@@ -23,6 +23,7 @@ import type { ReloadOutcome, ScaleOutcome, SupervisorEvents } from './events.ts'
 import { Handoffs } from './handoffs.ts';
 import type { Phase, PhaseName } from './phase.ts';
 import { spawnProcessWorker } from './process-transport.ts';
+import { reconcilePlan, servingGenerationSettled } from './reconcile.ts';
 import { Reloads } from './reloads.ts';
 import { type ScaleHost, scaleTo } from './scaling.ts';
 import { SIGNAL_TABLE, type SupervisorSignal } from './signal-table.ts';
@@ -325,30 +326,21 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    * generation drains). Its workers are then kept at the wanted number, crashes included.
    */
   #servingGenerationSettled(): boolean {
-    const phase = this.#phase;
-    return phase.name === 'serving' || (phase.name === 'reloading' && phase.cutover);
+    return servingGenerationSettled(this.#phase);
   }
 
   /**
-   * The one step that decides how many workers serve: brings the serving generation to the wanted
-   * number — spawns the missing ones (and returns them), or drains the surplus as in a reload
-   * (workers still starting first, then the oldest). Does nothing while a generation is starting.
+   * The one step that decides how many workers serve (reconcile.ts), carried out: spawns the
+   * missing workers of the serving generation (and returns them), or drains the surplus.
    */
   #reconcile(): WorkerHandle[] {
-    if (!this.#servingGenerationSettled()) return [];
-    const current = this.#pool.active(this.#generation);
-    if (current.length > this.#desired) {
-      const surplus = current
-        .sort((a, b) => Number(a.state === 'ready') - Number(b.state === 'ready') || a.id - b.id)
-        .slice(0, current.length - this.#desired);
-      for (const worker of surplus) {
-        worker.exitExpected = true;
-        worker.retireReason ??= 'scale';
-      }
-      void this.#pool.retire(surplus, 'reload');
-      return [];
+    const plan = reconcilePlan(this.#phase, this.#pool.active(this.#generation), this.#desired);
+    for (const worker of plan.retire) {
+      worker.exitExpected = true;
+      worker.retireReason ??= 'scale';
     }
-    return Array.from({ length: this.#desired - current.length }, () => this.#pool.spawn(this.#generation));
+    if (plan.retire.length > 0) void this.#pool.retire([...plan.retire], 'reload');
+    return Array.from({ length: plan.spawn }, () => this.#pool.spawn(this.#generation));
   }
 
   #onExit(worker: WorkerHandle, exit: string): void {
