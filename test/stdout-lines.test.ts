@@ -2,14 +2,13 @@
 // whose reader the test controls, in a child process.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { EXIT_STALL_MS, MAX_QUEUED_BYTES } from '../src/log/stdout-lines.ts';
-import { FIXTURES } from './helpers/pounce.ts';
+import { FIXTURES, makePipe, waitFor } from './helpers/pounce.ts';
 
 const WRITER = path.join(FIXTURES, 'ops/stdout-lines-writer.ts');
 
@@ -23,13 +22,8 @@ interface Writer {
 }
 
 function startWriter(t: TestContext, count: number, size: number, waitMs: number): Writer {
-  const dir = mkdtempSync(path.join(tmpdir(), 'pounce-stdout-lines-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const fifo = path.join(dir, 'stdout');
-  execFileSync('mkfifo', [fifo]);
-  const readFd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  const { readFd, writeFd } = makePipe(t);
   t.after(() => closeSync(readFd));
-  const writeFd = openSync(fifo, constants.O_WRONLY);
   const started = Date.now();
   const child = spawn(
     process.execPath,
@@ -69,14 +63,6 @@ function startWriter(t: TestContext, count: number, size: number, waitMs: number
   };
 }
 
-async function until(what: string, predicate: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 function numbers(text: string): number[] {
   return text
     .split('\n')
@@ -88,9 +74,9 @@ test('a pipe nobody reads: the writer never blocks, and every line arrives, in o
   // 3000 lines of 300 bytes: 900 KB, far more than the pipe holds (64 KB), less than the queue.
   const writer = startWriter(t, 3000, 300, 1500);
   // The process went on past its writes at once: nothing blocked it.
-  await until('the writer to finish writing', () => writer.reports().some((r) => r.written === 3000));
+  await waitFor('the writer to finish writing', () => writer.reports().some((r) => r.written === 3000));
   let text = '';
-  await until('every line', () => {
+  await waitFor('every line', () => {
     text += writer.read().toString();
     return numbers(text).length === 3000;
   });
@@ -105,9 +91,9 @@ test('a pipe nobody reads: the writer never blocks, and every line arrives, in o
 test('beyond the queue, lines are dropped and counted, and the count is told once stdout caught up', async (t) => {
   // 6000 lines of 400 bytes: 2.4 MB, more than the pipe and the queue (1 MB) together.
   const writer = startWriter(t, 6000, 400, 2000);
-  await until('the writer to finish writing', () => writer.reports().some((r) => r.written === 6000));
+  await waitFor('the writer to finish writing', () => writer.reports().some((r) => r.written === 6000));
   let text = '';
-  await until('the drop report', () => {
+  await waitFor('the drop report', () => {
     text += writer.read().toString();
     return writer.reports().some((r) => 'dropped' in r);
   });

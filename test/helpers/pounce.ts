@@ -62,15 +62,22 @@ export interface SpawnOptions {
   stdoutPipe?: boolean;
 }
 
-/** A FIFO made for one child's stdout: the write end for spawn, the read end as a stream. */
-function stdoutPipe(t: TestContext): { writeFd: number; output: Readable } {
+/**
+ * A pipe (a FIFO in a temporary directory) for one child's stdout: the write end to give the child,
+ * the read end non-blocking (opening a FIFO blocks until the other end is open, so it is opened
+ * first). The test closes its copy of the write end once the child has it.
+ */
+export function makePipe(t: TestContext): { readFd: number; writeFd: number } {
   const dir = mkdtempSync(path.join(tmpdir(), 'pounce-stdout-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const fifo = path.join(dir, 'stdout');
   execFileSync('mkfifo', [fifo]);
-  // The read end first, non-blocking (opening a FIFO blocks until the other end is opened).
   const readFd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-  const writeFd = openSync(fifo, constants.O_WRONLY);
+  return { readFd, writeFd: openSync(fifo, constants.O_WRONLY) };
+}
+
+function stdoutPipe(t: TestContext): { writeFd: number; output: Readable } {
+  const { readFd, writeFd } = makePipe(t);
   return { writeFd, output: new net.Socket({ fd: readFd, readable: true, writable: false }) };
 }
 
@@ -270,7 +277,6 @@ export async function serverStatus(t: TestContext, server: { control: string }):
   return JSON.parse(result.stdout) as ServerStatus;
 }
 
-/** Polls `predicate` until it holds; throws (naming `what`) after `timeoutMs`. */
 /**
  * Resolves once a load run (bench/load-generator.ts) has completed `requests` more requests than
  * `since`: "the load is under way" or "requests kept flowing", without guessing a duration.
@@ -283,6 +289,7 @@ export function loadProgressed(
   return waitFor(`${requests} more requests of the load`, () => load.completed >= since + requests);
 }
 
+/** Polls `predicate` until it holds; throws (naming `what`) after `timeoutMs`. */
 export async function waitFor(
   what: string,
   predicate: () => boolean | Promise<boolean>,
