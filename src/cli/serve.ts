@@ -14,6 +14,7 @@ import { configError, PounceError } from '../errors.ts';
 import { reclaimPidFile, writePidFile } from '../fs/pid-file.ts';
 import type { InheritedFd } from '../ipc/messages.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
+import { stdoutMayBlock } from '../log/stdout-lines.ts';
 import type { MetricsEndpoint } from '../metrics/metrics-server.ts';
 import { carryCounters, receiveCounters } from '../metrics/upgrade-carry.ts';
 import { compactHeapSoon } from '../supervisor/compact-heap.ts';
@@ -80,6 +81,8 @@ async function serve(args: ParsedArgs, successor: SuccessorLink | undefined): Pr
   // Checked before anything starts: a control socket path too long to bind is a config error.
   const controlLocation = controlSocketLocation(config, cwd);
   const log = createLogger(config);
+  const stdoutBlocks = stdoutMayBlock();
+  if (stdoutBlocks && config.logFormat !== 'pretty') log.event('stdoutMayBlock', { why: stdoutBlocks });
   if (configFile) log.event('configLoaded', { file: configFile });
   for (const applied of platformDefaults) log.event('platformDefault', applied);
   // Fail fast on a missing module; everything else about the app is found out by the workers, so

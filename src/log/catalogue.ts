@@ -259,6 +259,11 @@ export const catalogue = {
     (f) =>
       `${f.lines} access log line(s) dropped: stdout did not keep up and ${f.bufferMb} MB of lines were waiting`,
   ),
+  stdoutMayBlock: event<{ why: string }>(
+    'info',
+    (f) =>
+      `${f.why}: lines are written to it as they come, and a reader that stops reading stops this server at its next line`,
+  ),
   logLinesDropped: event<{ lines: number; queuedKb: number }>(
     'warn',
     (f) =>

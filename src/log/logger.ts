@@ -69,7 +69,8 @@ export function createLogger(config: Pick<Config, 'logLevel' | 'logFormat'>): Lo
  * at least once a second, and asynchronously, so a request never waits for stdout (a slow reader of
  * the pipe, a busy journal) and a busy worker makes one write() per dozen requests rather than one
  * each. Each write is at most PIPE_BUF_BYTES: the workers and the supervisor share one stdout, and
- * the kernel writes that much to a pipe in one piece, so lines of different processes never mix.
+ * the kernel writes that much to a pipe in one piece, so lines of different processes never mix —
+ * except a single line longer than that, which is written (and may be cut by a full pipe) alone.
  */
 const ACCESS_MIN_BYTES = 3072;
 const PIPE_BUF_BYTES = 4096;

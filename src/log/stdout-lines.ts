@@ -32,6 +32,8 @@ const RETRY_MIN_MS = 10;
 const RETRY_MAX_MS = 250;
 
 let descriptor: number | undefined;
+/** Why lines to stdout may block this process (a socket, a pipe that could not be reopened), if so. */
+let mayBlock: string | undefined;
 
 /**
  * Where log lines go: for a pipe, a non-blocking descriptor of its own (its own open file
@@ -42,6 +44,15 @@ let descriptor: number | undefined;
 export function stdoutDescriptor(): number {
   descriptor ??= openStdout();
   return descriptor;
+}
+
+/**
+ * Why a reader of stdout that stops reading would stop this process at its next line, or undefined
+ * when it would not (stdout is a pipe opened non-blocking, a file, a terminal).
+ */
+export function stdoutMayBlock(): string | undefined {
+  stdoutDescriptor();
+  return mayBlock;
 }
 
 /** For a worker thread: the descriptor its host process opened (one for every thread). */
@@ -56,11 +67,15 @@ function openStdout(): number {
   } catch {
     return -1;
   }
+  if (stat.isSocket()) mayBlock = 'stdout is a socket, which cannot be opened a second time, non-blocking';
   if (!stat.isFIFO()) return 1;
   try {
     return fs.openSync('/proc/self/fd/1', fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
-  } catch {
-    return 1; // no /proc (not Linux, or not mounted)
+  } catch (error) {
+    // No /proc (not Linux, or not mounted); EACCES: the pipe belongs to another user (pounce was
+    // started by a program that changed user after the pipe was made: su, gosu, su-exec, sudo -u).
+    mayBlock = `stdout is a pipe that could not be opened a second time, non-blocking (${(error as NodeJS.ErrnoException).code ?? String(error)})`;
+    return 1;
   }
 }
 
