@@ -32,6 +32,7 @@ import {
   startServer,
   withStartupTimeout,
 } from '../server/run-server.ts';
+import { collectBootGarbage } from './boot-garbage.ts';
 import { bootedAtLowPriority, restoreBootPriority } from './boot-priority.ts';
 import type { WorkerEndpoint } from './endpoint.ts';
 import { warmUpHttp } from './warm-up.ts';
@@ -205,8 +206,12 @@ export async function runWorker(init: WorkerInit, endpoint: WorkerEndpoint): Pro
         }
         const { handler } = await loadApp(spec, config.interface as Interface);
         await runStartupHooks();
-        // Started while others serve: warm Node's HTTP code before listening (warm-up.ts).
-        if (init.warmUp) await warmUpHttp();
+        // Started while others serve: warm Node's HTTP code before listening (warm-up.ts), then
+        // collect what the boot left, still at the boot's priority (boot-garbage.ts).
+        if (init.warmUp) {
+          await warmUpHttp();
+          collectBootGarbage();
+        }
         restoreBootPriority();
         const options = { workerId, socketLife: socketLife(inheritedFds) };
         if (inheritedFds.length === 0) return [await startServer(handler, config, log, options)];
