@@ -136,6 +136,23 @@ describe('the packed package, installed into a fresh app', () => {
       installed,
     );
 
+    // A Node that refuses one of the bin's flags (as an older Node refuses a newer V8 flag) is found
+    // out by the upgrade's check, which runs it with those flags, before any socket is handed over.
+    const picky = path.join(dir, 'picky-node.sh');
+    writeFileSync(
+      picky,
+      `#!/bin/sh\nfor a in "$@"; do [ "$a" = --no-sparkplug ] && { echo "node: bad option: $a" >&2; exit 9; }; done\nexec ${JSON.stringify(process.execPath)} "$@"\n`,
+      { mode: 0o755 },
+    );
+    await assert.rejects(
+      pounce(['upgrade', '--node', picky, '--control-socket', control]),
+      (error: Error) => {
+        assert.match((error as Error & { stderr: string }).stderr, /bad option: --no-sparkplug/);
+        return true;
+      },
+    );
+    assert.equal((await status()).pid, first.pid, 'the old supervisor still serves');
+
     // `pounce upgrade` starts the new supervisor with node directly: with the bin's flags too.
     const upgraded = await pounce(['upgrade', '--control-socket', control]);
     assert.match(upgraded.stdout, /^Upgrade complete/);

@@ -5,7 +5,12 @@
 // the workers (which fork with process.execArgv) run node as it was started for them; and an
 // upgrade's new supervisor gets them back.
 
-/** Set by bin/pounce.js: the flags it put first on node's command line, space-separated. */
+/**
+ * Set by bin/pounce.js: the flags it put first on node's command line, space-separated. A contract
+ * between pounce versions too: `pounce upgrade` starts the next supervisor with the same flags and
+ * this variable, and that version takes them out of its workers' command line only if it reads the
+ * same name (a version that did not would run its workers without V8's compilers).
+ */
 export const BIN_FLAGS_ENV = 'POUNCE_INTERNAL_BIN_FLAGS';
 
 /** The flags bin/pounce.js gave this process (taken out of process.execArgv). */

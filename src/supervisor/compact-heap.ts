@@ -11,7 +11,8 @@
 // ~10 reloads (55.9 → 58.3 MB here), and the startup's gain would only last until the first deploys.
 //
 // Node offers no call for it but `gc()`, which exists only with --expose-gc. The bin gives the
-// supervisor that flag (bin-flags.ts; no user code runs in the supervisor to see `gc`). Otherwise
+// supervisor that flag (bin-flags.ts; the only user code the supervisor runs is a pounce.config
+// file, which may see a global `gc` it has no use for). Otherwise
 // (`node …/dist/cli/main.js`, from source) the flag is set for the moment it takes a new context to
 // get the function, then cleared, so the flags V8 runs with (and the hash it keys cached code with)
 // are the same before and after — which takes node:v8 and node:vm, loaded then. Best effort: on a

@@ -383,7 +383,9 @@ function checkNode(
   bin: string,
 ): Promise<{ ok: true; pounceVersion: string } | { ok: false; reason: string }> {
   return new Promise((resolve) => {
-    const args = [...process.execArgv, bin, '--version'];
+    // With the flags the real start gives it (supervisorFlags): a Node that refuses one of them is
+    // found out here, not after the sockets were handed over.
+    const args = [...supervisorFlags().execArgv, bin, '--version'];
     execFile(node, args, { timeout: PREFLIGHT_TIMEOUT_MS }, (err, stdout, stderr) => {
       if (!err) {
         resolve({ ok: true, pounceVersion: stdout.trim() });
