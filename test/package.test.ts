@@ -65,7 +65,8 @@ function binFlags(installed: string): string[] {
 /** The supervisor `pid` runs node with the bin's flags first; its workers without them. */
 function assertFlagsOnlyInSupervisor(pid: number, workers: number[], installed: string): void {
   const flags = binFlags(installed);
-  assert.ok(flags.includes('--no-maglev') && flags.includes('--expose-gc'), flags.join(' '));
+  for (const flag of ['--no-sparkplug', '--no-maglev', '--no-turbofan', '--expose-gc', '--v8-pool-size=1'])
+    assert.ok(flags.includes(flag), `${flag} in ${flags.join(' ')}`);
   const supervisor = cmdline(pid);
   assert.deepEqual(supervisor.slice(1, 1 + flags.length), flags, supervisor.join(' '));
   // The bin as npm linked it (node_modules/.bin/pounce), or as an upgrade found it.

@@ -26,6 +26,7 @@ const NOT_LOADED: Record<string, string> = {
   http2: 'the server stack belongs to the workers',
   tls: 'the server stack belongs to the workers',
   inspector: 'nothing in the supervisor needs it',
+  tty: 'only `logFormat: auto` asks whether stdout is a terminal (log/logger.ts)',
   // What the ES-module facades of node:fs and node:util load, reading every export (fs.promises,
   // the watchers; util's diff): pounce takes built-ins with process.getBuiltinModule
   // (test/builtin-imports.test.ts).
@@ -36,16 +37,22 @@ const NOT_LOADED: Record<string, string> = {
   'internal/util/diff': 'an ES import of node:util (its facade reads util.diff)',
 };
 
-test('a default supervisor loads no crypto, dns, perf_hooks, http or tls, nor what ES imports of node:fs and node:util load, from start to stop', async (t) => {
+test('a default supervisor loads no crypto, dns, perf_hooks, http, tls or tty, nor what ES imports of node:fs and node:util load, from start to stop', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'pounce-footprint-'));
   const out = path.join(dir, 'modules.json');
-  const server = await startServer(t, appPath('node-listener.ts'), ['--workers', '1'], {
-    cwd: dir,
-    // The derived control socket name is the code path that used node:crypto.
-    defaultControlSocket: true,
-    command: [process.execPath, '--import', PROBE, '--conditions=pounce-source', CLI],
-    env: { MODULE_LIST_OUT: out },
-  });
+  // A format given: whether stdout is a terminal is never asked (node:tty).
+  const server = await startServer(
+    t,
+    appPath('node-listener.ts'),
+    ['--workers', '1', '--log-format', 'json'],
+    {
+      cwd: dir,
+      // The derived control socket name is the code path that used node:crypto.
+      defaultControlSocket: true,
+      command: [process.execPath, '--import', PROBE, '--conditions=pounce-source', CLI],
+      env: { MODULE_LIST_OUT: out },
+    },
+  );
   assert.equal((await request(`${server.url}/`)).status, 200);
   server.signal('SIGTERM');
   assert.equal((await server.exited).code, 0);

@@ -12,7 +12,6 @@ import { pinoIsoTime } from './iso-time.ts';
 import { EXIT_STALL_MS, StdoutLines, stdoutDescriptor } from './stdout-lines.ts';
 
 const { createRequire } = process.getBuiltinModule('node:module');
-const { isatty } = process.getBuiltinModule('node:tty');
 
 export interface Logger {
   /** Logs one event from the catalogue. */
@@ -38,8 +37,12 @@ function wrap(base: pino.Logger): Logger {
 }
 
 function usePretty(config: Pick<Config, 'logFormat'>): boolean {
-  // isatty, not process.stdout.isTTY: creating Node's stdout stream is not needed to know.
-  return config.logFormat === 'pretty' || (config.logFormat === 'auto' && isatty(1));
+  // isatty, not process.stdout.isTTY: creating Node's stdout stream is not needed to know. node:tty
+  // only for `auto`: a supervisor told its format keeps no module it does not use.
+  return (
+    config.logFormat === 'pretty' ||
+    (config.logFormat === 'auto' && process.getBuiltinModule('node:tty').isatty(1))
+  );
 }
 
 function pinoOptions(level: pino.LevelWithSilent): pino.LoggerOptions {
