@@ -2,10 +2,10 @@
 // V8's compilers off from node's first line (see jit-tiers.ts), --expose-gc (for compact-heap.ts:
 // without it, getting `gc` takes node:v8, ~0.8 MB of RSS for the supervisor's whole life) and one
 // V8 background thread instead of four (--v8-pool-size=1: −0.1 MB; an idle supervisor's heap is a
-// few MB, its collections need no helpers). They are
-// the supervisor's, not the user's: they come out of process.execArgv here, first thing, so that
-// the workers (which fork with process.execArgv) run node as it was started for them; and an
-// upgrade's new supervisor gets them back.
+// few MB, its collections need no helpers). They are the supervisor's, not the user's: they come
+// out of process.execArgv here, first thing, so that the workers (which fork with
+// process.execArgv) run node as it was started for them; and an upgrade's new supervisor gets
+// them back.
 
 /**
  * Set by bin/pounce.js: the flags it put first on node's command line, space-separated. A contract
