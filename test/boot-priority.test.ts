@@ -116,17 +116,19 @@ test('a reload boots its new worker on part of the CPUs while the workers are bu
   await server.waitForEvent('reloadComplete');
   rmSync(path.join(gate, 'open'));
 
-  // Busy: requests that each keep the worker's CPU busy for 20 ms, two at a time, for two of the
-  // supervisor's 1 s load samples (the load is measured, not announced).
+  // Busy: requests that each keep the worker's CPU busy for 20 ms, four at a time (always one
+  // waiting, so the worker never idles between them even when this process is slow to send the
+  // next, on a machine busy with other work), for three of the supervisor's 1 s load samples (the
+  // load is measured, not announced).
   let busy = true;
   const loop = async () => {
     while (busy) await (await fetch(`${server.url}/spin`)).text();
   };
-  const loops = [loop(), loop()];
+  const loops = [loop(), loop(), loop(), loop()];
   t.after(() => {
     busy = false;
   });
-  await new Promise((r) => setTimeout(r, 2_000));
+  await new Promise((r) => setTimeout(r, 3_000));
   server.signal('SIGHUP');
   await server.waitForCount('appGated', 2);
   busy = false;
