@@ -105,14 +105,23 @@ describe('the packed package, installed into a fresh app', () => {
     writeFileSync(path.join(dir, 'app.mjs'), app('v1'));
     const control = path.join(dir, 'pounce.sock');
     const modules = path.join(dir, 'modules.json');
+    const supervisorCache = path.join(dir, 'supervisor-compile-cache.json');
+    const cacheHome = path.join(dir, 'xdg-cache');
     const server = spawnPounce(
       t,
       ['serve', 'app.mjs', '--port', '0', '--workers', '2', '--control-socket', control],
       {
         command: [bin],
         cwd: dir,
-        // The supervisor's module list, written when it exits (test/fixtures/ops/module-list-probe.mjs).
-        env: { PATH, NODE_OPTIONS: `--import ${PROBE}`, MODULE_LIST_OUT: modules },
+        // The supervisor's module list and compile cache directory, written when it exits
+        // (test/fixtures/ops/module-list-probe.mjs).
+        env: {
+          PATH,
+          NODE_OPTIONS: `--import ${PROBE}`,
+          MODULE_LIST_OUT: modules,
+          COMPILE_CACHE_OUT: supervisorCache,
+          XDG_CACHE_HOME: cacheHome,
+        },
       },
     );
     const url = String((await server.waitForEvent('listening')).url);
@@ -136,6 +145,10 @@ describe('the packed package, installed into a fresh app', () => {
       first.workers.map((w) => w.pid),
       installed,
     );
+    // The workers boot from pounce's private compile cache (src/cli/compile-cache.ts).
+    const cacheDir = path.join(cacheHome, 'pounce', 'compile-cache');
+    for (const worker of first.workers)
+      assert.ok(environ(worker.pid).includes(`NODE_COMPILE_CACHE=${cacheDir}`), `worker ${worker.pid}`);
 
     // A Node that refuses one of the bin's flags (as an older Node refuses a newer V8 flag) is found
     // out by the upgrade's check, which runs it with those flags, before any socket is handed over.
@@ -176,6 +189,11 @@ describe('the packed package, installed into a fresh app', () => {
       [],
     );
     await pounce(['stop', '--control-socket', control]);
+    // The compiled supervisors (the first, written when it handed over and exited; the upgrade's,
+    // at its exit) read none of their own modules from the cache: Node would hold the entries in
+    // memory for the supervisor's whole life. The workers' entries are there (written as they exit).
+    assert.equal(JSON.parse(readFileSync(supervisorCache, 'utf8')), null);
+    assert.ok(readdirSync(cacheDir, { recursive: true }).length > 0, 'the workers filled the cache');
     // `node dist/cli/main.js` runs the same CLI, without the bin's shell.
     const direct = await run(process.execPath, [path.join(installed, 'dist/cli/main.js'), '--version'], {
       cwd: dir,

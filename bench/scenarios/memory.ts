@@ -4,13 +4,13 @@
 // scenario 2's reloads under load). pounce's pids come from `pounce status --json`; the others'
 // from /proc.
 
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Ctx, code, type Section, table } from '../lib/context.ts';
-import { freePort, waitForOk } from '../lib/http.ts';
-import { SCRATCH } from '../lib/load-tool.ts';
-import { APPS, childPids, NODE, ROOT, rssMb, run, showCommand, sleep, spawnProc } from '../lib/procs.ts';
-import { HELLO_APP, type Server, startPounce, startRaw, startRawCluster } from '../lib/servers.ts';
+import { waitForOk } from '../lib/http.ts';
+import { binFlags, INSTALLED, installPounce, startPounceInstalled } from '../lib/installed.ts';
+import { APPS, NODE, rssMb, run, sleep } from '../lib/procs.ts';
+import { type Server, startPounce, startRaw, startRawCluster } from '../lib/servers.ts';
 import { fmt, mb, median } from '../lib/stats.ts';
 import { AFTER_RELOAD_MS, type RssSnapshot } from './reload-under-load.ts';
 import type { MemorySample } from './throughput.ts';
@@ -19,102 +19,6 @@ import type { MemorySample } from './throughput.ts';
 const MAX_SUPERVISOR_MB = 50;
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
-/**
- * A build of the current src/ (dist/ itself may be stale: it is built on `npm install`), laid out as
- * the package is (dist/ and bin/ next to package.json), packed by `npm pack` and installed into a
- * scratch app by `npm install` — as users get it.
- */
-const PACKAGE = path.join(SCRATCH, 'pounce-package');
-const BUILD = path.join(PACKAGE, 'dist');
-const APP_DIR = path.join(SCRATCH, 'pounce-install');
-const INSTALLED = path.join(APP_DIR, 'node_modules/pounce');
-/** The bin as npm links it, and what runs it: `node` from PATH, this Node. */
-const BIN = path.join(APP_DIR, 'node_modules/.bin/pounce');
-const BIN_PATH = `${path.dirname(NODE)}${path.delimiter}${process.env.PATH ?? ''}`;
-/** The flags bin/pounce.js gives node for `serve` (its shell line names them). */
-function binFlags(): string[] {
-  const named = /POUNCE_INTERNAL_BIN_FLAGS='([^']+)'/.exec(
-    readFileSync(path.join(ROOT, 'bin/pounce.js'), 'utf8'),
-  );
-  return named ? named[1]!.split(' ') : [];
-}
-
-/** Compiles src/ as `npm run build` does, packs it and installs it into bench/.scratch/pounce-install. */
-async function installPounce(): Promise<string[]> {
-  rmSync(PACKAGE, { recursive: true, force: true });
-  rmSync(APP_DIR, { recursive: true, force: true });
-  mkdirSync(path.join(PACKAGE, 'bin'), { recursive: true });
-  mkdirSync(APP_DIR, { recursive: true });
-  copyFileSync(path.join(ROOT, 'package.json'), path.join(PACKAGE, 'package.json'));
-  copyFileSync(path.join(ROOT, 'bin/pounce.js'), path.join(PACKAGE, 'bin/pounce.js'));
-  const tscArgs = [
-    '-p',
-    'tsconfig.build.json',
-    '--outDir',
-    BUILD,
-    '--declaration',
-    'false',
-    '--sourceMap',
-    'false',
-  ];
-  const built = await run(path.join(ROOT, 'node_modules/.bin/tsc'), tscArgs, { timeoutMs: 120_000 });
-  if (built.code !== 0) throw new Error(`tsc failed: ${built.stdout}${built.stderr}`);
-  const env = { PATH: BIN_PATH };
-  // --ignore-scripts: `prepare` would build again, into the copy that has no sources.
-  const packArgs = ['pack', '--ignore-scripts', '--silent'];
-  const packed = await run('npm', packArgs, { cwd: PACKAGE, env, timeoutMs: 120_000 });
-  if (packed.code !== 0) throw new Error(`npm pack failed: ${packed.stderr}`);
-  const tarball = path.join(PACKAGE, packed.stdout.trim());
-  writeFileSync(
-    path.join(APP_DIR, 'package.json'),
-    '{ "name": "bench-app", "private": true, "type": "module" }\n',
-  );
-  const installArgs = ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent', tarball];
-  const installed = await run('npm', installArgs, { cwd: APP_DIR, env, timeoutMs: 240_000 });
-  if (installed.code !== 0 || !existsSync(BIN)) throw new Error(`npm install failed: ${installed.stderr}`);
-  return [
-    showCommand('tsc', tscArgs),
-    `(cd ${path.relative(ROOT, PACKAGE)} && npm ${packArgs.join(' ')})`,
-    `(cd ${path.relative(ROOT, APP_DIR)} && npm install --prefer-offline --no-audit --no-fund ../pounce-package/pounce-*.tgz)`,
-  ];
-}
-
-/**
- * pounce as published and installed: the bin npm links (node_modules/.bin/pounce, a shell line that
- * execs node with `serve`'s flags) — or, `direct`, `node node_modules/pounce/dist/cli/main.js`.
- */
-async function startPounceInstalled(workers: number, direct: boolean): Promise<Server> {
-  const port = await freePort();
-  const args = [
-    'serve',
-    HELLO_APP,
-    '--workers',
-    String(workers),
-    '--port',
-    String(port),
-    '--log-format',
-    'json',
-  ];
-  const [cmd, argv] = direct ? [NODE, [path.join(INSTALLED, 'dist/cli/main.js'), ...args]] : [BIN, args];
-  const proc = spawnProc(cmd, argv, { env: { PATH: BIN_PATH } });
-  const url = `http://127.0.0.1:${port}`;
-  try {
-    await proc.waitForEvent('listening', { timeoutMs: 30_000 });
-  } catch (err) {
-    await proc.stop(1000);
-    throw err;
-  }
-  return {
-    name: direct ? 'pounce, installed, run as node dist/cli/main.js' : 'pounce, installed',
-    url,
-    port,
-    command: showCommand(cmd, argv).replace(/--port \d+/, '--port $PORT'),
-    proc,
-    pids: async () => ({ primary: proc.pid, workers: childPids(proc.pid) }),
-    stop: (graceMs) => proc.stop(graceMs),
-  };
-}
-
 /**
  * The least a supervising process can be: an ES module that only forks `WORKERS` cluster workers
  * (which load node:http themselves), at the depth of pounce's bin in the installed package, started
@@ -208,11 +112,11 @@ export async function idleMemory(ctx: Ctx, workers: number): Promise<IdleSample[
       ? [
           {
             name: 'pounce, installed (`npm pack` → `npm install`), through node_modules/.bin/pounce',
-            start: () => startPounceInstalled(workers, false),
+            start: () => startPounceInstalled(workers),
           },
           {
             name: 'pounce, installed, run as `node node_modules/pounce/dist/cli/main.js` (without the bin’s flags)',
-            start: () => startPounceInstalled(workers, true),
+            start: () => startPounceInstalled(workers, { direct: true }),
           },
           {
             name: 'minimal ESM cluster primary, no pounce (the floor), at the bin’s path depth, with its flags',

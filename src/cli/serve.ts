@@ -30,7 +30,7 @@ import { stagingSocketPath, takeHandover, UPGRADE_FAULT_ENV } from '../upgrade/p
 import { SuccessorLink } from '../upgrade/successor.ts';
 import { Upgrader } from '../upgrade/upgrader.ts';
 import { loadCommandConfig, type ParsedArgs } from './args.ts';
-import { enablePrivateCompileCache } from './compile-cache.ts';
+import { enablePrivateCompileCache, supervisorEnv } from './compile-cache.ts';
 import { checkListenAddress } from './listen-checks.ts';
 
 // @types/node types node:cluster as its ES namespace (`default`); Node returns the module object.
@@ -170,7 +170,7 @@ async function serve(args: ParsedArgs, successor: SuccessorLink | undefined): Pr
     handedOver: (send) => {
       if (metrics) carried = carryCounters(metrics, send);
     },
-    env: () => ({ ...process.env, ...systemdEnv }),
+    env: () => supervisorEnv({ ...process.env, ...systemdEnv }),
     controlPath: () => (control ? controlLocation.path : undefined),
     onCutover: async (pid) => {
       systemd?.handOver(pid);

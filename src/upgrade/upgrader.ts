@@ -52,7 +52,10 @@ export interface UpgraderOptions {
    * the counters are carried over this way).
    */
   handedOver: (send: (message: ToSuccessor) => Promise<void>) => void;
-  /** The new supervisor's environment: this one's, with what pounce took from it (systemd's) put back. */
+  /**
+   * The new supervisor's environment: this one's, with what pounce took from it (systemd's) put back
+   * and what it set for its workers (the compile cache's) taken out.
+   */
   env: () => NodeJS.ProcessEnv;
   /** Upgrades this server has been through so far. */
   upgrades: number;
