@@ -241,22 +241,18 @@ export const POUNCE_COMMAND = [process.execPath, '--conditions=pounce-source', C
 
 /**
  * Lays out pounce in `dir` as the package is published: `files` copied from the checkout (package.json
- * at least) and dist/ compiled by tsc with tsconfig.build.json, as `npm run build` does. The
- * checkout's own dist/ is left alone.
+ * at least) and dist/ compiled by tsc as `npm run build` does (tsconfig.build.json, then
+ * tsconfig.types.json). The checkout's own dist/ is left alone.
  */
 export function buildPackageInto(dir: string, files: string[] = ['package.json']): void {
   for (const file of files) cpSync(path.join(ROOT, file), path.join(dir, file));
-  execFileSync(
-    process.execPath,
-    [
-      path.join(ROOT, 'node_modules/typescript/bin/tsc'),
-      '-p',
-      'tsconfig.build.json',
-      '--outDir',
-      path.join(dir, 'dist'),
-    ],
-    { cwd: ROOT, stdio: 'pipe' },
-  );
+  // As `npm run build`: the JavaScript (without comments), then the declarations (with them).
+  for (const project of ['tsconfig.build.json', 'tsconfig.types.json'])
+    execFileSync(
+      process.execPath,
+      [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', project, '--outDir', path.join(dir, 'dist')],
+      { cwd: ROOT, stdio: 'pipe' },
+    );
 }
 
 /** A fresh directory under the temp dir, removed at the end of the test (also when it failed). */
