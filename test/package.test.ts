@@ -8,9 +8,10 @@
 
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, type TestContext, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { request } from './helpers/http.ts';
 import { buildPackageInto, FIXTURES, ROOT, scratchDir, spawnPounce } from './helpers/pounce.ts';
@@ -23,7 +24,7 @@ const PATH = `${path.dirname(process.execPath)}${path.delimiter}${process.env.PA
 /** Builds and packs pounce in a scratch copy (the checkout's dist/ is left alone); returns the tarball. */
 function pack(t: TestContext): string {
   const pkg = scratchDir(t, 'pounce-pack-');
-  buildPackageInto(pkg, ['package.json', 'README.md', 'LICENSE', 'bin/pounce.js']);
+  buildPackageInto(pkg, ['package.json', 'README.md', 'LICENSE', 'bin/pounce.js'], { declarations: true });
   // --ignore-scripts: `prepare` would build again, into the scratch copy that has no sources.
   const name = execFileSync('npm', ['pack', '--ignore-scripts', '--silent'], {
     cwd: pkg,
@@ -147,8 +148,11 @@ describe('the packed package, installed into a fresh app', () => {
     );
     // The workers boot from pounce's private compile cache (src/cli/compile-cache.ts).
     const cacheDir = path.join(cacheHome, 'pounce', 'compile-cache');
-    for (const worker of first.workers)
-      assert.ok(environ(worker.pid).includes(`NODE_COMPILE_CACHE=${cacheDir}`), `worker ${worker.pid}`);
+    const assertWorkersUseCache = (workers: { pid: number }[]) => {
+      for (const worker of workers)
+        assert.ok(environ(worker.pid).includes(`NODE_COMPILE_CACHE=${cacheDir}`), `worker ${worker.pid}`);
+    };
+    assertWorkersUseCache(first.workers);
 
     // A Node that refuses one of the bin's flags (as an older Node refuses a newer V8 flag) is found
     // out by the upgrade's check, which runs it with those flags, before any socket is handed over.
@@ -177,6 +181,7 @@ describe('the packed package, installed into a fresh app', () => {
       second.workers.map((w) => w.pid),
       installed,
     );
+    assertWorkersUseCache(second.workers);
     assert.equal((await request(url)).body, 'v2');
 
     // The old supervisor exits once it has handed over; the new one stops on request.
@@ -189,10 +194,14 @@ describe('the packed package, installed into a fresh app', () => {
       [],
     );
     await pounce(['stop', '--control-socket', control]);
-    // The compiled supervisors (the first, written when it handed over and exited; the upgrade's,
-    // at its exit) read none of their own modules from the cache: Node would hold the entries in
-    // memory for the supervisor's whole life. The workers' entries are there (written as they exit).
-    assert.equal(JSON.parse(readFileSync(supervisorCache, 'utf8')), null);
+    // Neither compiled supervisor (the first; the upgrade's, started with the first one's
+    // environment) read its own modules from the cache: Node would hold the entries in memory for
+    // the supervisor's whole life. The workers' entries are there (written as they exit).
+    // (`pounce stop` returns when the control connection closes: the exit handler may come after.)
+    const written = Date.now() + 5000;
+    while (!existsSync(`${supervisorCache}.${second.pid}`) && Date.now() < written) await sleep(20);
+    for (const pid of [first.pid, second.pid])
+      assert.equal(JSON.parse(readFileSync(`${supervisorCache}.${pid}`, 'utf8')), null, `supervisor ${pid}`);
     assert.ok(readdirSync(cacheDir, { recursive: true }).length > 0, 'the workers filled the cache');
     // `node dist/cli/main.js` runs the same CLI, without the bin's shell.
     const direct = await run(process.execPath, [path.join(installed, 'dist/cli/main.js'), '--version'], {

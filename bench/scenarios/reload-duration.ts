@@ -164,7 +164,8 @@ export async function reloadDurationScenario(ctx: Ctx): Promise<DurationResult> 
     `Launch → "listening" of \`pounce serve --workers 1\` (supervisor + one worker): ${ms(median(launch.hello))} ` +
       `(hello world), ${ms(median(launch.hook))} (1 s startup hook), ${ms(median(launch.cached))} (hello world ` +
       "with `NODE_COMPILE_CACHE` set before the launch). pounce enables Node's compile cache itself, in a " +
-      'private directory, before it loads its own modules (supervisor and workers); the last row uses a ' +
+      'private directory, before it loads its own modules (supervisor and workers, from source as here; ' +
+      "the installed bin's supervisor leaves its own modules out); the last row uses a " +
       'directory the user chose instead. From source, a boot without the cache is mostly compiling and ' +
       "type-stripping pounce's modules. A reload's new workers (started while others serve) also warm up " +
       "Node's HTTP code before listening, and boot at a low CPU priority where pounce may restore it.",

@@ -20,7 +20,7 @@ import { ErrorCode, PounceError } from '../errors.ts';
 import { ensurePrivateDir } from '../fs/private-dir.ts';
 import type { Logger } from '../log/logger.ts';
 
-const { existsSync } = process.getBuiltinModule('node:fs');
+const { accessSync, constants, existsSync } = process.getBuiltinModule('node:fs');
 const { enableCompileCache } = process.getBuiltinModule('node:module');
 const os = process.getBuiltinModule('node:os');
 const path = process.getBuiltinModule('node:path');
@@ -37,8 +37,10 @@ function candidates(cwd: string): string[] {
   if (xdg && path.isAbsolute(xdg)) dirs.push(path.join(xdg, 'pounce', 'compile-cache'));
   else {
     try {
+      // Absolute only, as the workers are handed it: a relative one (HOME=rel) would name another
+      // directory for any process of the app that runs elsewhere.
       const home = os.homedir();
-      if (home) dirs.push(path.join(home, '.cache', 'pounce', 'compile-cache'));
+      if (home && path.isAbsolute(home)) dirs.push(path.join(home, '.cache', 'pounce', 'compile-cache'));
     } catch {
       // no home directory (a system user): the next candidate
     }
@@ -74,6 +76,13 @@ function enablePrivateDir(cwd: string): { off: string | undefined } {
       continue;
     }
     if (!CACHE_OWN_MODULES) {
+      // What enableCompileCache would have found out for this process (a read-only file system).
+      try {
+        accessSync(dir, constants.W_OK);
+      } catch (err) {
+        reason = `Node could not use ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+        continue;
+      }
       process.env.NODE_COMPILE_CACHE = dir;
       return { off: undefined };
     }
@@ -89,8 +98,9 @@ function enablePrivateDir(cwd: string): { off: string | undefined } {
 
 /**
  * `pounce serve` calls this first, before it loads the rest of pounce, so that from source the
- * supervisor's own modules come from the cache too (see the top of this file). Never throws: a NODE_COMPILE_CACHE the user set, or a cache that
- * cannot be made, is left to enablePrivateCompileCache, which reports it once logging is set up.
+ * supervisor's own modules come from the cache too (see the top of this file). Never throws: a
+ * NODE_COMPILE_CACHE the user set, or a cache that cannot be made, is left to
+ * enablePrivateCompileCache, which reports it once logging is set up.
  */
 export function enableCompileCacheEarly(cwd: string): void {
   if (process.env.NODE_DISABLE_COMPILE_CACHE || userChoice || typeof enableCompileCache !== 'function')
@@ -103,11 +113,12 @@ export function enableCompileCacheEarly(cwd: string): void {
 }
 
 /**
- * Turns the compile cache on for this process and (through NODE_COMPILE_CACHE) its workers, in a
- * private directory — or reports what enableCompileCacheEarly found. A NODE_COMPILE_CACHE the user
- * set is their choice and is kept — but Node has already read this process's modules from it, so a
- * directory another user controls is refused (POUNCE_ERR_UNSAFE_PATH) rather than used by every
- * worker too; one that merely cannot be used is dropped for the workers, with the warning.
+ * Turns the compile cache on for the workers (through NODE_COMPILE_CACHE) and, from source, this
+ * process, in a private directory — or reports what enableCompileCacheEarly found. A
+ * NODE_COMPILE_CACHE the user set is their choice and is kept — but Node has already read this
+ * process's modules from it, so a directory another user controls is refused
+ * (POUNCE_ERR_UNSAFE_PATH) rather than used by every worker too; one that merely cannot be used is
+ * dropped for the workers, with the warning.
  */
 export function enablePrivateCompileCache(cwd: string, log: Logger): void {
   if (process.env.NODE_DISABLE_COMPILE_CACHE) return;
@@ -140,9 +151,12 @@ export function enablePrivateCompileCache(cwd: string, log: Logger): void {
  * The environment for another supervisor (an upgrade's new one), from this one's: without the
  * NODE_COMPILE_CACHE pounce set for its workers — Node reads it at start, so the compiled new
  * supervisor would hold its own modules' entries after all (see the top of this file); it chooses
- * the same directory again itself. A NODE_COMPILE_CACHE the user set is passed on as it was.
+ * the same directory again itself. A NODE_COMPILE_CACHE the user set is passed on as it was, unless
+ * it names pounce's own directory: then it is what an older pounce, which read its modules from the
+ * cache, handed to this supervisor, and it would stay with every later upgrade.
  */
-export function supervisorEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function supervisorEnv(env: NodeJS.ProcessEnv, cwd: string): NodeJS.ProcessEnv {
   const { NODE_COMPILE_CACHE: _ours, ...rest } = env;
-  return userChoice === undefined ? rest : { ...rest, NODE_COMPILE_CACHE: userChoice };
+  if (userChoice === undefined || candidates(cwd).includes(path.resolve(cwd, userChoice))) return rest;
+  return { ...rest, NODE_COMPILE_CACHE: userChoice };
 }

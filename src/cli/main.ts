@@ -43,8 +43,9 @@ function start(fs: Fs): void {
     process.exitCode = 2;
   } else {
     // `serve` (the supervisor) leaves out V8's optimizing compilers (see supervisor/jit-tiers.ts) and
-    // turns the compile cache on (see compile-cache.ts), in that order — V8's flags are part of the
-    // cache's version — before it loads the rest of pounce.
+    // turns the compile cache on (see compile-cache.ts: for its workers, and from source for its own
+    // modules too), in that order — V8's flags are part of the cache's version — before it loads the
+    // rest of pounce.
     const serving = process.argv.slice(2).indexOf('serve') !== -1;
     (serving
       ? import('../supervisor/jit-tiers.ts')

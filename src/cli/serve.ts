@@ -170,7 +170,7 @@ async function serve(args: ParsedArgs, successor: SuccessorLink | undefined): Pr
     handedOver: (send) => {
       if (metrics) carried = carryCounters(metrics, send);
     },
-    env: () => supervisorEnv({ ...process.env, ...systemdEnv }),
+    env: () => supervisorEnv({ ...process.env, ...systemdEnv }, cwd),
     controlPath: () => (control ? controlLocation.path : undefined),
     onCutover: async (pid) => {
       systemd?.handOver(pid);

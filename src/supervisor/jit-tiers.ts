@@ -26,7 +26,10 @@ function userChoseCompilers(): boolean {
   return USER_COMPILER_FLAGS.test(`${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`);
 }
 
-/** For cli/main.ts, before it loads the rest of pounce (and before the compile cache: see its dir). */
+/**
+ * For cli/main.ts, before it loads the rest of pounce (and before the compile cache, which from
+ * source serves the supervisor's own modules too: V8's flags are part of its entries' version).
+ */
 export function withoutOptimizingCompilers(): void {
   if (takeBinFlags().length > 0) return;
   if (!userChoseCompilers())

@@ -241,13 +241,17 @@ export const POUNCE_COMMAND = [process.execPath, '--conditions=pounce-source', C
 
 /**
  * Lays out pounce in `dir` as the package is published: `files` copied from the checkout (package.json
- * at least) and dist/ compiled by tsc as `npm run build` does (tsconfig.build.json, then
- * tsconfig.types.json). The checkout's own dist/ is left alone.
+ * at least) and dist/ compiled by tsc as `npm run build` does: the JavaScript (tsconfig.build.json)
+ * and, with `declarations`, the .d.ts (tsconfig.types.json). The checkout's own dist/ is left alone.
  */
-export function buildPackageInto(dir: string, files: string[] = ['package.json']): void {
+export function buildPackageInto(
+  dir: string,
+  files: string[] = ['package.json'],
+  options: { declarations?: boolean } = {},
+): void {
   for (const file of files) cpSync(path.join(ROOT, file), path.join(dir, file));
-  // As `npm run build`: the JavaScript (without comments), then the declarations (with them).
-  for (const project of ['tsconfig.build.json', 'tsconfig.types.json'])
+  const projects = ['tsconfig.build.json', ...(options.declarations ? ['tsconfig.types.json'] : [])];
+  for (const project of projects)
     execFileSync(
       process.execPath,
       [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', project, '--outDir', path.join(dir, 'dist')],
