@@ -5,13 +5,14 @@
 // exit status, on the real CLI.
 
 import assert from 'node:assert/strict';
-import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, type TestContext, test } from 'node:test';
 import { loadConfig } from '../src/config/load.ts';
-import { appPath, buildPackageInto, ROOT, runPounce, scratchDir } from './helpers/pounce.ts';
+import { appPath, buildPackageInto, ROOT, runPounce, scratchDir, spawnPounce } from './helpers/pounce.ts';
 
 const APP = appPath('esm.mjs');
 
@@ -162,6 +163,67 @@ describe('listen address', () => {
       `pounce: error POUNCE_ERR_CONFIG: Invalid uds ${JSON.stringify(file)}: ${file} already exists and is a regular file, not a socket — pounce does not remove it; remove it or choose another path`,
     );
     assert.equal(readFileSync(file, 'utf8'), 'keep me\n');
+  });
+
+  test('--uds on a live socket is refused and left alone, even with its queue full; a stale one is replaced', async (t) => {
+    const dir = scratchDir(t, 'pounce-uds-');
+    const socketPath = path.join(dir, 'app.sock');
+    // Another server on the path, in a process of its own (it must not accept while it is stopped).
+    const other = spawn(
+      process.execPath,
+      [
+        '-e',
+        `require('node:net').createServer().listen({ path: ${JSON.stringify(socketPath)}, backlog: 1 }, () => process.stdout.write('ready'))`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const clients: net.Socket[] = [];
+    t.after(() => {
+      for (const client of clients) client.destroy();
+      other.kill('SIGCONT');
+      other.kill('SIGKILL');
+    });
+    await new Promise((resolve) => other.stdout.once('data', resolve));
+    const busy = `pounce: error POUNCE_ERR_LISTEN: Cannot listen on unix:${socketPath}: another server is listening on it`;
+    await expectError(t, ['serve', APP, '--uds', socketPath], 1, busy);
+    assert.ok(lstatSync(socketPath).isSocket(), 'the other server’s socket is still there');
+
+    // Stopped, it accepts nothing: its queue fills, and a connect then fails with EAGAIN (Linux),
+    // not ECONNREFUSED — the socket is in use, not stale.
+    other.kill('SIGSTOP');
+    let full = false;
+    for (let i = 0; i < 16 && !full; i++) {
+      const client = net.connect(socketPath);
+      clients.push(client);
+      full = await new Promise<boolean>((resolve) => {
+        client.once('connect', () => resolve(false));
+        client.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EAGAIN'));
+      });
+    }
+    assert.ok(full, 'the stopped server’s queue filled up');
+    await expectError(t, ['serve', APP, '--uds', socketPath], 1, busy);
+    assert.ok(lstatSync(socketPath).isSocket(), 'a full queue is not a stale socket');
+
+    // Killed, it leaves its socket file behind: nobody answers, it is this user's, pounce replaces it.
+    other.kill('SIGKILL');
+    await new Promise((resolve) => other.once('exit', resolve));
+    assert.ok(existsSync(socketPath));
+    const server = spawnPounce(t, ['serve', APP, '--uds', socketPath, '--workers', '1']);
+    await server.waitForEvent('listening');
+    const answer = await new Promise<string>((resolve, reject) => {
+      const client = net.connect(socketPath, () =>
+        client.end('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+      );
+      let data = '';
+      client.on('data', (chunk) => {
+        data += chunk;
+      });
+      client.on('end', () => resolve(data));
+      client.on('error', reject);
+    });
+    assert.match(answer, /^HTTP\/1\.1 200 /);
+    server.signal('SIGTERM');
+    assert.equal((await server.exited).code, 0);
   });
 
   test('--fd that is not open, or not a socket, is checked before any worker binds it', async (t) => {

@@ -14,7 +14,12 @@ export function socketPathTooLong(socketPath: string): string | undefined {
     : undefined;
 }
 
-/** Resolves true if something accepts connections on the unix socket `socketPath`. */
+/**
+ * Resolves true if a server listens on the unix socket `socketPath`: it accepts the connection, or
+ * its queue of connections not yet accepted is full — Linux then answers EAGAIN, not ECONNREFUSED
+ * (a busy or stopped server, or a local user filling the queue on purpose; taking that for a stale
+ * socket would remove a live server's socket file).
+ */
 export function socketAnswers(socketPath: string): Promise<boolean> {
   return new Promise((resolve) => {
     const probe = net.connect(socketPath);
@@ -22,6 +27,6 @@ export function socketAnswers(socketPath: string): Promise<boolean> {
       probe.destroy();
       resolve(true);
     });
-    probe.once('error', () => resolve(false));
+    probe.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EAGAIN'));
   });
 }
