@@ -1,6 +1,6 @@
 // TLS and HTTP/2 under reload and shutdown: certificates rotate with a reload, a bad certificate
 // fails clearly (at start) or aborts the reload (keeping the old one), HTTP/2 sessions get GOAWAY
-// and their open streams finish.
+// and their open streams finish; caFile completes the chain the server sends, and is checked.
 
 import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import https from 'node:https';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import tls from 'node:tls';
-import { type Cert, makeCert } from './helpers/certs.ts';
+import { type Cert, makeCert, makeSignedCert } from './helpers/certs.ts';
 import { connect, h2Request } from './helpers/http.ts';
 import { appPath, control, runPounce, startServer } from './helpers/pounce.ts';
 
@@ -208,5 +208,86 @@ describe('TLS connections during a drain', () => {
     });
     assert.match(res, /^HTTP\/1\.1 200 /);
     assert.match(res, /connection: close/i);
+  });
+
+  test('caFile completes the chain the server sends; a file that is not PEM certificates is a clear error', async (t) => {
+    const root = makeCert('root');
+    const leaf = makeSignedCert('leaf', root);
+    /** The common names of the chain the server sent (leaf first), as a client without its CA sees it. */
+    const sentChain = (port: number) =>
+      new Promise<string[]>((resolve, reject) => {
+        const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+          const names: string[] = [];
+          let cert = socket.getPeerCertificate(true);
+          const seen = new Set<string>();
+          while (cert?.fingerprint256 && !seen.has(cert.fingerprint256)) {
+            seen.add(cert.fingerprint256);
+            names.push(cert.subject.CN as string);
+            cert = cert.issuerCertificate;
+          }
+          socket.end();
+          resolve(names);
+        });
+        socket.on('error', reject);
+      });
+    for (const [flags, chain] of [
+      [[], ['leaf']],
+      [
+        ['--ca-file', root.cert],
+        ['leaf', 'root'],
+      ],
+    ] as const) {
+      const server = await startServer(t, APP, [
+        '--workers',
+        '1',
+        '--cert-file',
+        leaf.cert,
+        '--key-file',
+        leaf.key,
+        ...flags,
+      ]);
+      assert.deepEqual(await sentChain(server.port), chain);
+      assert.equal(
+        (await httpsGet(`https://127.0.0.1:${server.port}/`, readFileSync(root.cert, 'utf8'))).status,
+        200,
+      );
+      server.signal('SIGTERM');
+      assert.equal((await server.exited).code, 0);
+    }
+
+    const dir = path.dirname(root.cert);
+    const serve = (caFile: string) =>
+      runPounce(t, [
+        'serve',
+        APP,
+        '--port',
+        '0',
+        '--cert-file',
+        leaf.cert,
+        '--key-file',
+        leaf.key,
+        '--ca-file',
+        caFile,
+      ]);
+    // A key where the CA should be: OpenSSL would skip it without a word.
+    const notCerts = await serve(root.key);
+    assert.equal(notCerts.code, 1);
+    assert.match(
+      notCerts.stderr,
+      new RegExp(`POUNCE_ERR_TLS: .*caFile ${root.key} holds no PEM certificate`),
+    );
+    const broken = path.join(dir, 'broken-ca.pem');
+    writeFileSync(
+      broken,
+      `${readFileSync(root.cert, 'utf8')}-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n`,
+    );
+    const unreadable = await serve(broken);
+    assert.equal(unreadable.code, 1);
+    assert.match(
+      unreadable.stderr,
+      new RegExp(
+        `POUNCE_ERR_TLS: .*caFile ${broken} has a certificate that cannot be read \\(certificate 2 of 2: `,
+      ),
+    );
   });
 });

@@ -226,7 +226,7 @@ export const options = {
   ),
   keyFile: filePath('TLS private key (PEM) for certFile.'),
   caFile: filePath(
-    'Extra CA certificates (PEM) to send with the chain or to verify client certificates against.',
+    'CA certificates (PEM) that complete the chain the server sends (intermediates, root); read and checked like certFile. pounce does not ask clients for certificates.',
   ),
   http2: boolean(
     'Serve HTTP/2 over TLS, negotiated by ALPN; HTTP/1.1 clients are still served. Needs certFile/keyFile.',

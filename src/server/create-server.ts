@@ -46,11 +46,36 @@ function readPem(option: string, file: string): Buffer {
 // old one serves on the same cores) and several MB to its memory.
 const builtin = <T>(name: string) => process.getBuiltinModule(name) as T;
 
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+
+/**
+ * The CA file's certificates, each checked: OpenSSL skips what it cannot parse in `ca` without a
+ * word, so a wrong file (a key, a DER file, a typo'd concatenation) would only show as a chain
+ * clients cannot verify.
+ */
+function readCaFile(file: string): Buffer {
+  const pem = readPem('caFile', file);
+  const blocks = pem.toString('latin1').match(PEM_CERTIFICATE) ?? [];
+  const invalid = (reason: string) => pounceError('TLS_FILE', { option: 'caFile', file, reason });
+  if (blocks.length === 0) throw invalid('holds no PEM certificate (-----BEGIN CERTIFICATE-----)');
+  const { X509Certificate } = builtin<typeof import('node:crypto')>('node:crypto');
+  blocks.forEach((block, i) => {
+    try {
+      new X509Certificate(block);
+    } catch (err) {
+      throw invalid(
+        `has a certificate that cannot be read (certificate ${i + 1} of ${blocks.length}: ${(err as Error).message})`,
+      );
+    }
+  });
+  return pem;
+}
+
 function tlsOptions(config: ServerConfig): tls.SecureContextOptions {
   const options: tls.SecureContextOptions = {
     cert: readPem('certFile', config.certFile!),
     key: readPem('keyFile', config.keyFile!),
-    ca: config.caFile ? readPem('caFile', config.caFile) : undefined,
+    ca: config.caFile ? readCaFile(config.caFile) : undefined,
   };
   try {
     // Fails now, with OpenSSL's reason, rather than on the first handshake.
