@@ -232,6 +232,47 @@ for (const mode of WORKER_MODES) {
   });
 }
 
+// A shutdown hook that does not finish: shutdownHookTimeout ends the wait for it; a worker that
+// cannot exit at all (its event loop blocked) is killed by the supervisor at its own bound —
+// shutdownDelay + shutdownTimeout + shutdownHookTimeout + 4 s — which the generated platform
+// timeouts rest on (docs/deploy/README.md). Both exits are graceful for the platform: status 0.
+describe('a shutdown hook that does not finish', () => {
+  const STUCK = appPath('stuck-shutdown.ts');
+  const FLAGS = ['--workers', '1', '--shutdown-timeout', '1', '--shutdown-hook-timeout', '1'];
+  const stopped = async (server: Awaited<ReturnType<typeof startServer>>) => {
+    const since = Date.now();
+    server.signal('SIGTERM');
+    const exit = await server.exited;
+    return { code: exit.code, seconds: (Date.now() - since) / 1000 };
+  };
+
+  test('a hook that never settles: shutdownHookTimeout ends the wait, the worker exits, status 0', {
+    timeout: 30_000,
+  }, async (t) => {
+    const server = await startServer(t, STUCK, FLAGS, { env: { SHUTDOWN_HOOK: 'hang' } });
+    const { code, seconds } = await stopped(server);
+    assert.equal(code, 0);
+    const events = server.logs.map((l) => l.event);
+    assert.ok(events.includes('shutdownHookTimeout'), events.join(' '));
+    assert.ok(!events.includes('workerKilled'), 'the worker exited by itself');
+    // Well before the supervisor's bound (0 + 1 + 1 + 4 = 6 s), which would kill it.
+    assert.ok(seconds < 5, `exited after ${seconds} s`);
+  });
+
+  test('a hook that blocks the event loop: the supervisor kills the worker at delay + timeout + hooks + 4 s, status 0', {
+    timeout: 30_000,
+  }, async (t) => {
+    const server = await startServer(t, STUCK, FLAGS, { env: { SHUTDOWN_HOOK: 'spin' } });
+    const { code, seconds } = await stopped(server);
+    assert.equal(code, 0);
+    const killed = server.logs.find((l) => l.event === 'workerKilled');
+    assert.ok(killed, server.logs.map((l) => l.event).join(' '));
+    assert.equal(killed.timeoutName, 'shutdownTimeout');
+    // Not before the bound (a kill earlier would cut hooks the docs give their time), and not long after.
+    assert.ok(seconds >= 6 && seconds < 12, `exited after ${seconds} s`);
+  });
+});
+
 /** The status line a client got on `socket`, or how the connection ended without one. */
 function firstLine(socket: net.Socket): Promise<string> {
   return new Promise((resolve) => {
