@@ -16,6 +16,8 @@ export const ErrorCode = {
   APP_SHAPE: 'POUNCE_ERR_APP_SHAPE',
   /** The app factory threw or rejected. */
   APP_FACTORY: 'POUNCE_ERR_APP_FACTORY',
+  /** The exported app's own start failed (a Fastify instance's ready(): one of its plugins). */
+  APP_READY: 'POUNCE_ERR_APP_READY',
   /** A startup hook threw or rejected. */
   STARTUP_HOOK: 'POUNCE_ERR_STARTUP_HOOK',
   /** The app was not ready within `startupTimeout`. */
@@ -128,6 +130,11 @@ export const ERRORS = {
   APP_FACTORY: template(
     ErrorCode.APP_FACTORY,
     (f: { where: string; error: string }) => `${f.where} is a factory and it threw: ${f.error}`,
+  ),
+  APP_READY: template(
+    ErrorCode.APP_READY,
+    (f: { where: string; error: string }) =>
+      `${f.where} is a Fastify instance and its ready() failed: ${f.error}`,
   ),
   STARTUP_HOOK: template(ErrorCode.STARTUP_HOOK, (f: { error: string }) => `Startup hook failed: ${f.error}`),
   STARTUP_TIMEOUT: template(

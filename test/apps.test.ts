@@ -15,6 +15,11 @@ describe('accepted app shapes serve a request', () => {
     ['a fetch handler', 'fetch.ts', 'fetch app /hello\n'],
     ['an object with fetch (Hono shape)', 'fetch-object.mjs', 'object with fetch /hello\n'],
     ['a named export picked with :name', 'named-export.mjs:api', 'named export api\n'],
+    // Frameworks' apps exported as they are.
+    ['an Express app', 'express-app.mjs', 'express app /hello\n'],
+    ['a Koa app (app.callback())', 'koa-app.mjs', 'koa app /hello\n'],
+    ['a Fastify instance (ready(), then routing)', 'fastify-app.mjs', 'fastify app /hello\n'],
+    ['a Hono app (an object with fetch)', 'hono-app.mjs', 'hono app /hello\n'],
   ];
   for (const [name, file, expected] of cases) {
     test(name, async (t) => {
@@ -90,6 +95,12 @@ describe('a bad app gets its own error code and exit status 1', () => {
       /is a number \(42\), not an app/,
     ],
     ['a factory that throws', 'factory-throws.mjs', 'POUNCE_ERR_APP_FACTORY', /cannot connect to redis/],
+    [
+      'a Fastify instance whose plugin throws',
+      'fastify-plugin-throws.mjs',
+      'POUNCE_ERR_APP_READY',
+      /is a Fastify instance and its ready\(\) failed: Error: the database is not there/,
+    ],
   ];
   for (const [name, app, code, message] of cases) {
     test(`${name}: ${code}`, async (t) => {

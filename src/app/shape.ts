@@ -109,7 +109,11 @@ export async function toHandler(value: unknown, iface: Interface, where: string)
       };
     }
     case 'fastify': {
-      await c.app.ready();
+      try {
+        await c.app.ready();
+      } catch (err) {
+        throw pounceError('APP_READY', { where, error: errorText(err) }, { cause: err });
+      }
       return {
         kind: 'node',
         listener: c.app.routing.bind(c.app),

@@ -32,7 +32,7 @@ export async function checkCommand(args: ParsedArgs): Promise<number> {
     config.workerMode === 'thread' && !threadListenerAvailable() ? migrateReqWarning() : undefined;
   if (migrate) process.stderr.write(`pounce check: warning: ${migrate}\n`);
   process.stdout.write(
-    `OK: ${args.app} is a ${shape}; configuration valid${configFile ? ` (${configFile})` : ' (defaults, env and flags)'}\n`,
+    `OK: ${args.app} is ${/^[aeiou]/i.test(shape) ? 'an' : 'a'} ${shape}; configuration valid${configFile ? ` (${configFile})` : ' (defaults, env and flags)'}\n`,
   );
   return ExitCode.OK;
 }
