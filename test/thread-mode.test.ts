@@ -19,6 +19,7 @@ import {
   CLI,
   control,
   FIXTURES,
+  hasExited,
   POUNCE_COMMAND,
   type SpawnOptions,
   scratchDir,
@@ -230,6 +231,17 @@ describe('thread mode', () => {
     assert.equal((await server.exited).code, 0);
     assert.equal(existsSync(`/proc/${host}`), false);
     assert.equal(existsSync(`/proc/${next}`), false, 'the new host is gone too');
+  });
+
+  test('kill -9 of the supervisor: the worker-host process exits on its own (no orphan threads serving)', async (t) => {
+    const server = await threadServer(t, ['--workers', '2']);
+    const host = hostPid(server);
+    assert.ok(existsSync(`/proc/${host}`));
+    process.kill(server.pid, 'SIGKILL');
+    // Behaviour, not speed: the host notices the closed channel at once; a loaded machine may take
+    // a few seconds to let it exit.
+    // (hasExited: reparented, it may be reaped late; a zombie has exited.)
+    await waitFor('the worker host to exit with its supervisor', () => hasExited(host), 10_000);
   });
 
   test("a server script (it calls listen()) is served by every thread on pounce's port, reloads, and drains on SIGTERM", async (t) => {
