@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { runLoad, summarize } from '../bench/load-generator.ts';
-import { connect, request } from './helpers/http.ts';
+import { closed, connect, request } from './helpers/http.ts';
 import { control, isAlive, loadProgressed, serverStatus, startServer, waitFor } from './helpers/pounce.ts';
 import { ReloadableApp, type Variant } from './helpers/reloadable-app.ts';
 
@@ -103,6 +103,35 @@ describe('reload', () => {
       assert.equal(res.status, 200);
       assert.ok(res.body === 'v1' || res.body === 'v2', res.body);
     }
+  });
+
+  test('a connection silent across a reload gets 5 s to send its request (not the 1 s of an idle keep-alive one), then is closed', async (t) => {
+    const app = new ReloadableApp('v1');
+    const server = await startServer(t, app.file, ['--workers', '1']);
+    const late = await connect(server.port);
+    const silent = await connect(server.port);
+    // Both accepted by the v1 worker before the reload (it answers a request in the meantime).
+    assert.equal((await request(`${server.url}/version`)).body, 'v1');
+    app.write('v2');
+    assert.equal((await control(t, server, 'reload')).code, 0);
+    const drainStarted = Date.now();
+    let silentClosedAfter = Number.NaN;
+    void closed(silent).then(() => {
+      silentClosedAfter = Date.now() - drainStarted;
+    });
+    // Longer than the idle grace of a used keep-alive connection (1 s), shorter than 5 s.
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.ok(!late.destroyed && Number.isNaN(silentClosedAfter), 'both still open after 3 s');
+    const res = await request(`${server.url}/version`, { socket: late });
+    assert.equal(res.status, 200);
+    assert.equal(res.body, 'v1', 'answered by the draining worker');
+    assert.equal(res.headers.connection, 'close');
+    // The one that never speaks is closed at the grace (not at reloadTimeout, 30 s).
+    await closed(silent);
+    assert.ok(
+      silentClosedAfter >= 4000 && silentClosedAfter < 15_000,
+      `closed after ${silentClosedAfter} ms`,
+    );
   });
 
   test('SIGHUP during a reload is queued once: a storm of 10 ends with one consistent generation', async (t) => {
