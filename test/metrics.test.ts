@@ -86,7 +86,55 @@ async function readyWorkers(t: TestContext, server: { control: string }, n: numb
   return pids;
 }
 
+/** The metrics table of README.md: each documented name with its type and label names. */
+function documentedMetrics(): { name: string; type: string; labels: string[] }[] {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const table = readme.slice(readme.indexOf('| metric | type | labels | what |'));
+  const rows = table.slice(0, table.indexOf('\n\n')).split('\n').slice(2);
+  return rows.flatMap((row) => {
+    const [names, type, labels] = row
+      .split('|')
+      .slice(1, -1)
+      .map((cell) => cell.trim());
+    const ticked = (cell = '') =>
+      [...cell.replace(/\([^)]*\)/g, '').matchAll(/`([a-z_]+)`/g)].map((m) => m[1]!);
+    return ticked(names).map((name) => ({ name, type: type!, labels: ticked(labels) }));
+  });
+}
+
 describe('metrics', () => {
+  test('every metric README.md documents is exposed, with its type and its labels', async (t) => {
+    const app = new ReloadableApp('v1');
+    const server = await startServer(t, app.file, ['--workers', '1', '--metrics', '127.0.0.1:0']);
+    const url = await metricsUrl(server);
+    assert.equal((await request(`${server.url}/version`)).status, 200);
+    // A method outside the standard ones is counted as _OTHER.
+    assert.equal((await request(`${server.url}/version`, { method: 'PROPFIND' })).status, 200);
+    // A reload: its duration, a drain, a worker exit (reason reload).
+    app.write('v2');
+    assert.equal((await control(t, server, 'reload')).code, 0);
+    await waitFor('the old worker to exit', () => server.logs.some((l) => l.event === 'workerStopped'));
+    const res = await request(url);
+    const text = res.body;
+    const samples = parse(text);
+    const documented = documentedMetrics();
+    assert.ok(documented.length >= 19, `read ${documented.length} metrics from README.md`);
+    for (const { name, type, labels } of documented) {
+      assert.match(text, new RegExp(`^# TYPE ${name} ${type}$`, 'm'), name);
+      const keys = [...samples.keys()].filter(
+        (k) => k === name || k.startsWith(`${name}{`) || k.startsWith(`${name}_`),
+      );
+      assert.ok(keys.length > 0, `${name} has samples`);
+      for (const label of labels)
+        assert.ok(
+          keys.some((k) => k.includes(`${label}="`)),
+          `${name} has label ${label}`,
+        );
+    }
+    assert.ok(sum(samples, REQUESTS, { http_request_method: '_OTHER' }) >= 1, 'PROPFIND counted as _OTHER');
+    assert.ok(sum(samples, 'pounce_worker_exits_total', { reason: 'reload' }) >= 1);
+  });
+
   test('the request count is exact and never decreases through reload, recycle, SIGKILL and scaling', async (t) => {
     const app = new ReloadableApp('v1');
     const MAX = 15;
