@@ -321,6 +321,42 @@ describe('pounce upgrade', () => {
     assert.match(outcome.stderr, /aborted: the server is shutting down/);
   });
 
+  test('SIGTERM to the whole process group during an upgrade (systemd KillMode=control-group): a request in flight gets its 200, both supervisors exit, no worker is killed', async (t) => {
+    const app = slowToStartNext(t, 3000);
+    const server = await startServer(t, app.file, ['--workers', '2']);
+    app.writeSlowVersion();
+    const upgrading = control(t, server, 'upgrade');
+    const next = await successorPid(server, 1);
+    const slow = request(`${server.url}/slow?ms=1500`);
+    await waitFor('the slow request to reach the app', async () => {
+      const s = await serverStatus(t, server);
+      return s.workers.some((w) => (w.connections ?? 0) > 0);
+    });
+    // Every process of the group: both supervisors and every worker, old and new.
+    process.kill(-server.pid, 'SIGTERM');
+    const res = await slow;
+    assert.equal(res.status, 200);
+    assert.equal(res.body, 'v1 slow 1500');
+    assert.equal((await server.exited).code, 0, server.stderr());
+    await waitFor('the new supervisor to exit', () => hasExited(next), 20_000);
+    assert.ok(!server.logs.some((l) => l.event === 'workerKilled'), 'no worker needed killing');
+    assert.equal((await upgrading).code, 1);
+  });
+
+  test('with scheduling round-robin, pounce upgrade is refused with the reason and the server keeps serving; one worker is warned about', async (t) => {
+    const app = new ReloadableApp('v1');
+    const server = await startServer(t, app.file, ['--workers', '1', '--scheduling', 'round-robin']);
+    assert.ok(server.logs.some((l) => l.event === 'roundRobinSingleWorker'));
+    const refused = await control(t, server, 'upgrade');
+    assert.equal(refused.code, 1);
+    assert.match(
+      refused.stderr,
+      /with scheduling round-robin the listening socket lives inside Node’s cluster module, where pounce cannot hand it over — use scheduling shared/,
+    );
+    assert.equal((await request(`${server.url}/version`)).body, 'v1');
+    assert.equal((await serverStatus(t, server)).upgrades, 0);
+  });
+
   test('control socket and pid file move without a gap; a unix socket listener stays where it is', async (t) => {
     const dir = scratchDir(t, 'pounce-upgrade-');
     const uds = path.join(dir, 'app.sock');
