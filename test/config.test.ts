@@ -53,6 +53,22 @@ describe('configuration precedence', () => {
     assert.equal(config.healthCheckPath, '/up');
   });
 
+  test('POUNCE_CONFIG names the file (instead of the lookup in the working directory); --config beats it', async () => {
+    const named = path.join(CONFIGS, 'good-ts', 'pounce.config.ts');
+    const fromEnv = await loadConfig({ cwd: path.join(CONFIGS, 'good-json'), env: { POUNCE_CONFIG: named } });
+    assert.equal(fromEnv.configFile, named);
+    assert.equal(fromEnv.config.port, 7001);
+    assert.equal(fromEnv.config.logLevel, 'info', 'the file in the working directory is not read');
+    const json = path.join(CONFIGS, 'good-json', 'pounce.config.json');
+    const fromFlag = await loadConfig({
+      cwd: path.join(CONFIGS, 'good-json'),
+      env: { POUNCE_CONFIG: named },
+      configFile: json,
+    });
+    assert.equal(fromFlag.configFile, json);
+    assert.equal(fromFlag.config.logLevel, 'warn');
+  });
+
   test('a pounce.config.ts with defineConfig is loaded', async () => {
     const { config } = await loadConfig({ cwd: path.join(CONFIGS, 'good-ts'), env: {} });
     assert.equal(config.port, 7001);
