@@ -10,7 +10,7 @@ import path from 'node:path';
 import { describe, type TestContext, test } from 'node:test';
 import { closed, connect, keepAliveAgent, request } from './helpers/http.ts';
 import { modeFlags, WORKER_MODES } from './helpers/modes.ts';
-import { appPath, type SpawnOptions, startServer } from './helpers/pounce.ts';
+import { appPath, type SpawnOptions, startServer, waitFor } from './helpers/pounce.ts';
 
 const LIFECYCLE = appPath('lifecycle.ts');
 
@@ -221,6 +221,9 @@ for (const mode of WORKER_MODES) {
       await server.waitForEvent('appDrainBusy');
       // The worker cannot accept now: each connection completes in the kernel and waits in its queue.
       const clients = await Promise.all(Array.from({ length: 5 }, () => connect(server.port)));
+      // A client's connect completes on the server's SYN-ACK; the server queues the connection when
+      // it has processed the client's ACK, which a loaded machine can defer past the release.
+      await waitFor('the 5 connections in the accept queue', () => acceptQueue(server.port) >= 5);
       const answers = clients.map((socket) => {
         socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
         return firstLine(socket);
@@ -272,6 +275,20 @@ describe('a shutdown hook that does not finish', () => {
     assert.ok(seconds >= 6 && seconds < 12, `exited after ${seconds} s`);
   });
 });
+
+/** Connections waiting in the accept queues of the TCP sockets listening on `port` (Linux /proc). */
+function acceptQueue(port: number): number {
+  let queued = 0;
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
+      const [, local, , state, queues] = line.trim().split(/\s+/);
+      // State 0A is LISTEN; for a listening socket rx_queue is its accept queue's length.
+      if (state !== '0A' || Number.parseInt(local?.split(':')[1] ?? '', 16) !== port) continue;
+      queued += Number.parseInt(queues?.split(':')[1] ?? '0', 16);
+    }
+  }
+  return queued;
+}
 
 /** The status line a client got on `socket`, or how the connection ended without one. */
 function firstLine(socket: net.Socket): Promise<string> {
