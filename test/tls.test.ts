@@ -290,4 +290,74 @@ describe('TLS connections during a drain', () => {
       ),
     );
   });
+
+  test('clientCertificates (mutual TLS): require refuses a client without a certificate caFile trusts; request serves it and tells the app', async (t) => {
+    const root = makeCert('root');
+    const server = makeSignedCert('server', root);
+    const client = makeSignedCert('client', root);
+    const stranger = makeCert('stranger');
+    const PEER = appPath('tls-peer.mjs');
+    /** GET / with `cert` (or none) as the client's certificate: the body, or the error's code. */
+    const get = (port: number, cert?: Cert) =>
+      new Promise<string>((resolve) => {
+        const req = https.get(
+          `https://127.0.0.1:${port}/`,
+          {
+            ca: readFileSync(root.cert),
+            agent: false,
+            ...(cert ? { cert: readFileSync(cert.cert), key: readFileSync(cert.key) } : {}),
+          },
+          (res) => {
+            let body = '';
+            res.setEncoding('utf8').on('data', (c: string) => {
+              body += c;
+            });
+            res.on('end', () => resolve(`${res.statusCode} ${body.trim()}`));
+          },
+        );
+        req.on('error', (err: NodeJS.ErrnoException) => resolve(`error ${err.code ?? err.message}`));
+      });
+    const tlsFlags = [
+      '--workers',
+      '1',
+      '--cert-file',
+      server.cert,
+      '--key-file',
+      server.key,
+      '--ca-file',
+      root.cert,
+    ];
+
+    const required = await startServer(t, PEER, [...tlsFlags, '--client-certificates', 'require']);
+    assert.equal(await get(required.port, client), '200 authorized=true cn=client');
+    assert.match(await get(required.port), /^error /, 'no certificate: no connection');
+    assert.match(
+      await get(required.port, stranger),
+      /^error /,
+      'a certificate caFile does not trust: no connection',
+    );
+    required.signal('SIGTERM');
+    assert.equal((await required.exited).code, 0);
+
+    const requested = await startServer(t, PEER, [...tlsFlags, '--client-certificates', 'request']);
+    assert.equal(await get(requested.port, client), '200 authorized=true cn=client');
+    assert.equal(await get(requested.port), '200 authorized=false cn=');
+    assert.equal(await get(requested.port, stranger), '200 authorized=false cn=stranger');
+    requested.signal('SIGTERM');
+    assert.equal((await requested.exited).code, 0);
+
+    // Without caFile there is nothing to check client certificates against.
+    const bad = await runPounce(t, [
+      'check',
+      PEER,
+      '--cert-file',
+      server.cert,
+      '--key-file',
+      server.key,
+      '--client-certificates',
+      'require',
+    ]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /POUNCE_ERR_CONFIG: Invalid clientCertificates: require needs caFile/);
+  });
 });

@@ -126,6 +126,11 @@ function checkCombination(config: Config) {
   if (config.caFile !== undefined && config.certFile === undefined) {
     throw configError('Invalid TLS: caFile is set without certFile and keyFile');
   }
+  if (config.clientCertificates !== 'none' && config.caFile === undefined) {
+    throw configError(
+      `Invalid clientCertificates: ${config.clientCertificates} needs caFile — the CAs client certificates are checked against (and certFile and keyFile, for TLS)`,
+    );
+  }
 }
 
 /** Finds the config file to read: the explicit one, else the single `pounce.config.*` in cwd. */

@@ -226,7 +226,12 @@ export const options = {
   ),
   keyFile: filePath('TLS private key (PEM) for certFile.'),
   caFile: filePath(
-    'CA certificates (PEM) that complete the chain the server sends (intermediates, root); read and checked like certFile. pounce does not ask clients for certificates.',
+    'CA certificates (PEM): they complete the chain the server sends (intermediates, root) and, with clientCertificates, are the CAs client certificates must chain to (the only ones); read and checked like certFile.',
+  ),
+  clientCertificates: choice(
+    'Mutual TLS: ask TLS clients for a certificate. none; request (a client may send one: the app reads req.socket.authorized and getPeerCertificate()); require (a client without a certificate caFile trusts cannot connect — load balancer health checks too). Needs caFile.',
+    'none',
+    ['none', 'request', 'require'],
   ),
   http2: boolean(
     'Serve HTTP/2 over TLS, negotiated by ALPN; HTTP/1.1 clients are still served. Needs certFile/keyFile.',

@@ -28,7 +28,7 @@ type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
 type ServerConfig = Pick<
   Config,
-  'keepAliveTimeout' | 'headersTimeout' | 'certFile' | 'keyFile' | 'caFile' | 'http2'
+  'keepAliveTimeout' | 'headersTimeout' | 'certFile' | 'keyFile' | 'caFile' | 'clientCertificates' | 'http2'
 >;
 
 function readPem(option: string, file: string): Buffer {
@@ -111,7 +111,15 @@ export function createNodeServer(config: ServerConfig, onRequest: Listener): Cre
     };
   }
   // The TLS handshake is the first part of sending the first request (the default bound is 120 s).
-  const secure = { ...tlsOptions(config), handshakeTimeout: headersTimeout };
+  // Mutual TLS (clientCertificates): the client's certificate is checked against caFile alone (a
+  // `ca` replaces Node's default roots); with `request` a client without one, or with one caFile
+  // does not trust, is still served, and the app decides (req.socket.authorized).
+  const secure = {
+    ...tlsOptions(config),
+    handshakeTimeout: headersTimeout,
+    requestCert: config.clientCertificates !== 'none',
+    rejectUnauthorized: config.clientCertificates === 'require',
+  };
   if (config.http2) {
     const server = builtin<typeof http2>('node:http2').createSecureServer(
       { ...secure, allowHTTP1: true },

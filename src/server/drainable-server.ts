@@ -30,6 +30,7 @@ type ServerConfig = Pick<
   | 'certFile'
   | 'keyFile'
   | 'caFile'
+  | 'clientCertificates'
   | 'http2'
 >;
 
