@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, type TestContext, test } from 'node:test';
 import { loadConfig } from '../src/config/load.ts';
+import { olderNode } from './helpers/older-node.ts';
 import { appPath, buildPackageInto, ROOT, runPounce, scratchDir, spawnPounce } from './helpers/pounce.ts';
 
 const APP = appPath('esm.mjs');
@@ -264,27 +265,6 @@ describe('control socket path length', () => {
     await expectError(t, ['reload'], 2, expected, { env });
   });
 });
-
-/** A Node older than package.json's engines on this machine, if any (the system Node, often). */
-function olderNode(): { bin: string; version: string } | undefined {
-  const needed = /^>=(\d+)\.(\d+)\.(\d+)$/.exec(
-    JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).engines.node,
-  );
-  assert.ok(needed, 'engines.node is a >=X.Y.Z range');
-  const want = needed.slice(1).map(Number);
-  const found = spawnSync('sh', ['-c', 'which -a node nodejs; ls /usr/bin/node /usr/local/bin/node'], {
-    encoding: 'utf8',
-  }).stdout;
-  for (const bin of new Set(found.split('\n').filter(Boolean))) {
-    const run = spawnSync(bin, ['-p', 'process.versions.node'], { encoding: 'utf8' });
-    const version = run.stdout?.trim();
-    if (run.status !== 0 || !version) continue;
-    const have = version.split('.').map(Number);
-    const older = have[0]! - want[0]! || have[1]! - want[1]! || have[2]! - want[2]!;
-    if (older < 0) return { bin, version };
-  }
-  return undefined;
-}
 
 describe('Node version', () => {
   test('the built bin on a Node older than engines prints one line and exits 2', async (t) => {

@@ -14,6 +14,7 @@ import { describe, type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { request } from './helpers/http.ts';
+import { olderNode } from './helpers/older-node.ts';
 import { buildPackageInto, FIXTURES, ROOT, scratchDir, spawnPounce } from './helpers/pounce.ts';
 
 const run = promisify(execFile);
@@ -170,6 +171,23 @@ describe('the packed package, installed into a fresh app', () => {
       },
     );
     assert.equal((await status()).pid, first.pid, 'the old supervisor still serves');
+    // A Node older than engines: the preflight gets pounce's one line from it (docs/upgrade.md).
+    const old = olderNode();
+    if (old) {
+      await assert.rejects(
+        pounce(['upgrade', '--node', old.bin, '--control-socket', control]),
+        (error: Error) => {
+          assert.match(
+            (error as Error & { stderr: string }).stderr,
+            new RegExp(
+              `cannot run pounce .*POUNCE_ERR_NODE_VERSION: this is Node ${old.version.replaceAll('.', '\\.')}; pounce needs Node`,
+            ),
+          );
+          return true;
+        },
+      );
+      assert.equal((await status()).pid, first.pid, 'the old supervisor still serves');
+    } else t.diagnostic('no Node older than engines on this machine: that upgrade refusal is not checked');
 
     // `pounce upgrade` starts the new supervisor with node directly: with the bin's flags too.
     const upgraded = await pounce(['upgrade', '--control-socket', control]);
