@@ -346,6 +346,14 @@ describe('TLS connections during a drain', () => {
     requested.signal('SIGTERM');
     assert.equal((await requested.exited).code, 0);
 
+    // pounce check reminds that the load balancer needs a client certificate too.
+    const checked = await runPounce(t, ['check', PEER, ...tlsFlags, '--client-certificates', 'require']);
+    assert.equal(checked.code, 0, checked.stderr);
+    assert.match(
+      checked.stderr,
+      /warning \(if this runs behind a load balancer\): clientCertificates is require: the load balancer's connections and health checks must present a client certificate/,
+    );
+
     // Without caFile there is nothing to check client certificates against.
     const bad = await runPounce(t, [
       'check',

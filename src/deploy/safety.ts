@@ -17,5 +17,10 @@ export function fleetWarnings(config: Config): string[] {
       `shutdownDelay is ${config.shutdownDelay}s: a load balancer keeps routing to a stopping instance until its health checks notice, and those requests fail; set shutdownDelay to at least ${MIN_BALANCER_DELAY_SECONDS}s behind HAProxy, ${KUBERNETES_SHUTDOWN_DELAY_SECONDS}s in Kubernetes (pounce generate TARGET prints settings that agree)`,
     );
   }
+  if (config.clientCertificates === 'require') {
+    warnings.push(
+      "clientCertificates is require: the load balancer's connections and health checks must present a client certificate caFile trusts, or every check fails and the instance is taken out of rotation (pounce generate's configurations do not add one)",
+    );
+  }
   return warnings;
 }
