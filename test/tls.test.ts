@@ -25,12 +25,15 @@ function peerFingerprint(port: number): Promise<string> {
   });
 }
 
+/** GET `url` trusting `ca`; with `client`, presenting that certificate (mutual TLS). */
 function httpsGet(
   url: string,
   ca: string,
+  client?: Cert,
 ): Promise<{ status: number; body: string; alpn: string | false | null }> {
+  const identity = client ? { cert: readFileSync(client.cert), key: readFileSync(client.key) } : {};
   return new Promise((resolve, reject) => {
-    const req = https.get(url, { ca, agent: false }, (res) => {
+    const req = https.get(url, { ca, agent: false, ...identity }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (c: string) => {
         body += c;
@@ -297,26 +300,12 @@ describe('TLS connections during a drain', () => {
     const client = makeSignedCert('client', root);
     const stranger = makeCert('stranger');
     const PEER = appPath('tls-peer.mjs');
-    /** GET / with `cert` (or none) as the client's certificate: the body, or the error's code. */
+    /** GET / with `cert` (or none) as the client's certificate: status and body, or the error's code. */
     const get = (port: number, cert?: Cert) =>
-      new Promise<string>((resolve) => {
-        const req = https.get(
-          `https://127.0.0.1:${port}/`,
-          {
-            ca: readFileSync(root.cert),
-            agent: false,
-            ...(cert ? { cert: readFileSync(cert.cert), key: readFileSync(cert.key) } : {}),
-          },
-          (res) => {
-            let body = '';
-            res.setEncoding('utf8').on('data', (c: string) => {
-              body += c;
-            });
-            res.on('end', () => resolve(`${res.statusCode} ${body.trim()}`));
-          },
-        );
-        req.on('error', (err: NodeJS.ErrnoException) => resolve(`error ${err.code ?? err.message}`));
-      });
+      httpsGet(`https://127.0.0.1:${port}/`, readFileSync(root.cert, 'utf8'), cert).then(
+        (res) => `${res.status} ${res.body.trim()}`,
+        (err: NodeJS.ErrnoException) => `error ${err.code ?? err.message}`,
+      );
     const tlsFlags = [
       '--workers',
       '1',

@@ -10,15 +10,13 @@
 // 25–75 ms while the workers serve. Without it after each reload, the heap grows back within
 // ~10 reloads (55.9 → 58.3 MB here), and the startup's gain would only last until the first deploys.
 //
-// Node offers no call for it but `gc()`, which exists only with --expose-gc. The bin gives the
-// supervisor that flag (bin-flags.ts; the only user code the supervisor runs is a pounce.config
-// file, which may see a global `gc` it has no use for). Otherwise
-// (`node …/dist/cli/main.js`, from source) the flag is set for the moment it takes a new context to
-// get the function, then cleared, so the flags V8 runs with (and the hash it keys cached code with)
-// are the same before and after — which takes node:v8 and node:vm, loaded then. Best effort: on a
-// Node where any of it fails, the heap stays as it was.
+// Node offers no call for it but `gc()` (gc-function.ts). The bin starts the supervisor with
+// --expose-gc (bin-flags.ts; the only user code the supervisor runs is a pounce.config file, which
+// may see a global `gc` it has no use for), so node:v8 and node:vm are never loaded for it;
+// otherwise (`node …/dist/cli/main.js`, from source) they are, on the first collection. Best
+// effort: on a Node where any of it fails, the heap stays as it was.
 
-type Gc = (options: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void;
+import { gcFunction } from '../gc-function.ts';
 
 let pending: NodeJS.Timeout | undefined;
 
@@ -32,22 +30,8 @@ export function compactHeapSoon(delayMs: number): void {
 }
 
 export function compactHeap(): void {
-  // Started with --expose-gc (by the bin, or the user): the function is there, and the flag is not
-  // ours to clear.
-  let gc = (globalThis as { gc?: Gc }).gc;
-  if (!gc) {
-    const { setFlagsFromString } = process.getBuiltinModule('node:v8');
-    try {
-      setFlagsFromString('--expose-gc');
-      gc = process.getBuiltinModule('node:vm').runInNewContext('gc') as Gc;
-    } catch {
-      // no collection then
-    } finally {
-      setFlagsFromString('--no-expose-gc');
-    }
-  }
   try {
-    gc?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+    gcFunction()?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
   } catch {
     // an older V8 without the options: the heap stays as it was
   }

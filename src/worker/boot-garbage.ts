@@ -9,27 +9,12 @@
 // 1.21, 1.21, 1.20× → 1.24, 1.16, 1.35×): under load the boot fills most of it. The collection
 // costs the boot some idle CPU (ready under load ~1.7 → ~1.85 s).
 //
-// Node exposes no call for a full collection without --expose-gc. The flag is set for a moment:
-// V8 then gives `gc` to contexts created while it is set (this one, made here and thrown away),
-// never to the worker's own global scope, and it is unset again before the app could create one.
+// Node exposes no call for a full collection but `gc()`, which gc-function.ts gets without leaving
+// it to the app.
 
-const v8 = process.getBuiltinModule('node:v8');
-const vm = process.getBuiltinModule('node:vm');
+import { gcFunction } from '../gc-function.ts';
 
-/** Runs a full garbage collection now. Best effort: a V8 without the flag just skips it. */
+/** Runs a full garbage collection now. Best effort: a V8 that refuses the flag just skips it. */
 export function collectBootGarbage(): void {
-  // Started with --expose-gc (the user's own flag): use it, and leave the flag as it is.
-  const own = (globalThis as { gc?: unknown }).gc;
-  if (typeof own === 'function') {
-    own();
-    return;
-  }
-  let gc: unknown;
-  try {
-    v8.setFlagsFromString('--expose-gc');
-    gc = vm.runInNewContext('typeof gc === "function" ? gc : undefined');
-  } finally {
-    v8.setFlagsFromString('--no-expose-gc');
-  }
-  if (typeof gc === 'function') gc();
+  gcFunction()?.();
 }
